@@ -1,0 +1,37 @@
+"""despin: restore article-spun text to its original wording.
+
+>>> import despin
+>>> despin.restore("The satellite tv for pc was launched.")
+'The satellite was launched.'
+"""
+
+from __future__ import annotations
+
+from .api import Restored, Restorer, detect, restore, restore_and_explain, restore_batch
+from .config import Config
+from .detect import Evidence, SpinReport
+from .edits import Edit, apply_edits
+from .errors import ConfigError, DespinError, EditError, InputError, LexiconError, ModelError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "restore",
+    "restore_and_explain",
+    "apply_edits",
+    "detect",
+    "restore_batch",
+    "Restorer",
+    "Restored",
+    "Config",
+    "Edit",
+    "SpinReport",
+    "Evidence",
+    "DespinError",
+    "ConfigError",
+    "LexiconError",
+    "ModelError",
+    "EditError",
+    "InputError",
+    "__version__",
+]

@@ -1,0 +1,186 @@
+"""The restorer: tokenize -> find candidates -> score -> decide -> render."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import regex
+
+from .candidates import quote_spans, scan
+from .config import Config
+from .decide import decide
+from .detect import SpinReport, spin_report
+from .edits import Edit, apply_edits, compose
+from .errors import InputError
+from .lexicon import Lexicon, load_lexicon
+from .render import render
+from .score import score_candidates
+from .tokenize import tokenize
+
+__all__ = ["Restored", "Restorer", "restore", "restore_and_explain", "detect", "restore_batch"]
+
+_URL_RE = regex.compile(r"(?:https?://|www\.)[^\s<>\"]+|[\w.+-]+@[\w-]+\.[\w.-]+")
+_MAX_PASSES = 3
+
+
+@dataclass(frozen=True)
+class Restored:
+    """The result of :func:`restore_and_explain`."""
+
+    text: str
+    edits: tuple[Edit, ...]
+    report: SpinReport
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.edits)
+
+
+def _check_text(text: Any) -> str:
+    if not isinstance(text, str):
+        raise InputError(f"despin restores text (str), not {type(text).__name__}; decode bytes first")
+    return text
+
+
+class Restorer:
+    """Restores and detects with one configuration.
+
+    Holds the compiled lexicon and context model (loaded lazily, once per
+    process and shared between Restorers with the same files). Immutable, so
+    one instance can be shared across threads; it pickles as its
+    configuration only, so sending it to worker processes is cheap.
+    """
+
+    def __init__(self, config: Config | None = None, **options: Any):
+        base = config if config is not None else Config()
+        self.config: Config = base.replace(**options)
+        self._lock = threading.Lock()
+        self._lexicon: Lexicon | None = None
+        self._model: Any = None
+        self._model_loaded = False
+        self._protect_re = regex.compile(self.config.protect_pattern) if self.config.protect_pattern else None
+
+    # -- pickling: configuration only -------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {"config": self.config}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["config"])  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        return f"Restorer({self.config!r})"
+
+    # -- resources --------------------------------------------------------------------
+    @property
+    def lexicon(self) -> Lexicon:
+        if self._lexicon is None:
+            with self._lock:
+                if self._lexicon is None:
+                    self._lexicon = load_lexicon(self.config.lexicons, self.config.bundled_lexicon)
+        return self._lexicon
+
+    @property
+    def model(self) -> Any:
+        if not self._model_loaded:
+            with self._lock:
+                if not self._model_loaded:
+                    if self.config.context:
+                        from .context import load_model
+
+                        self._model = load_model(self.config.model_path)
+                    self._model_loaded = True
+        return self._model
+
+    # -- operations -------------------------------------------------------------------
+    def detect(self, text: str) -> SpinReport:
+        """How spun ``text`` looks (score, verdict, evidence)."""
+        text = _check_text(text)
+        tokens = tokenize(text)
+        return spin_report(scan(tokens, self.lexicon, self.config.numerals), self.lexicon, self.config.spin_threshold)
+
+    def _one_pass(self, text: str) -> tuple[list[Edit], SpinReport]:
+        cfg = self.config
+        tokens = tokenize(text)
+        found = scan(tokens, self.lexicon, cfg.numerals)
+        report = spin_report(found, self.lexicon, cfg.spin_threshold)
+        if not found.candidates:
+            return [], report
+        scored = score_candidates(tokens, found.candidates, report, self.model if report.spun else None)
+        protected = self._protected_spans(text, found.quotes)
+        chosen = decide(scored, cfg.threshold, protected, protect_names="names" in cfg.protect)
+        return render(tokens, chosen), report
+
+    def _protected_spans(self, text: str, quotes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        if "quotes" in self.config.protect:
+            spans.extend(quotes)
+        if self._protect_re is not None:
+            spans.extend(m.span() for m in self._protect_re.finditer(text))
+        if "www." in text or "://" in text or "@" in text:
+            spans.extend(m.span() for m in _URL_RE.finditer(text))
+        spans.sort()
+        merged: list[tuple[int, int]] = []
+        for a, b in spans:
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        return merged
+
+    def restore_and_explain(self, text: str) -> Restored:
+        """Restore ``text`` and list every edit with its span, confidence and reason."""
+        text = _check_text(text)
+        edits, report = self._one_pass(text)
+        current = apply_edits(text, edits) if edits else text
+        for _ in range(_MAX_PASSES - 1):
+            if not edits:
+                break
+            more, _ = self._one_pass(current)
+            if not more:
+                break
+            edits = compose(text, edits, more)
+            current = apply_edits(current, more)
+        return Restored(current, tuple(edits), report)
+
+    def restore(self, text: str) -> str:
+        """The restored text."""
+        return self.restore_and_explain(text).text
+
+    def restore_batch(self, texts: Iterable[str]) -> list[str]:
+        """Restore each text of a list (or any iterable), in order."""
+        return [self.restore(t) for t in texts]
+
+
+@functools.lru_cache(maxsize=32)
+def _restorer(config: Config) -> Restorer:
+    return Restorer(config)
+
+
+_DEFAULT = Config()
+
+
+def _get(options: dict[str, Any]) -> Restorer:
+    return _restorer(_DEFAULT.replace(**options))
+
+
+def restore(text: str, **options: Any) -> str:
+    """Restore spun ``text`` to its original wording. Options are :class:`Config` fields."""
+    return _get(options).restore(text)
+
+
+def restore_and_explain(text: str, **options: Any) -> Restored:
+    """Like :func:`restore`, and list every edit (span, before, after, confidence, reason)."""
+    return _get(options).restore_and_explain(text)
+
+
+def detect(text: str, **options: Any) -> SpinReport:
+    """Score how spun ``text`` looks; ``.spun`` is the verdict at ``spin_threshold``."""
+    return _get(options).detect(text)
+
+
+def restore_batch(texts: Iterable[str], **options: Any) -> list[str]:
+    """Restore a batch of texts with one configuration (for pipeline engines)."""
+    return _get(options).restore_batch(texts)

@@ -1,0 +1,235 @@
+"""Stage 2: find candidate sites in one pass over the tokens.
+
+At each token the lexicon is looked up by the lower-cased word; only the few
+entries that start with that word are tried (longest first). Matches do not
+overlap. Alongside, the pass counts how often each lexicon *original* occurs
+in the text, which is evidence for detection ("said" present vs "stated").
+Two rules complete the lexicon: spintax leftovers ("{that a}", "{a|b}") and
+digits 1-9 written for the words one to nine ("the 2 leaders").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import regex
+
+from .lexicon import Entry, Lexicon, _norm_gap
+from .tokenize import Tokens, joinable
+
+__all__ = ["Candidate", "Scan", "scan", "quote_spans", "SPINTAX_RE"]
+
+_APOS = "'\u2019"
+# Spintax leftovers: braces around words with spaces or | alternatives.
+SPINTAX_RE = regex.compile(r"\{([\p{L}][\p{L}'’ \-]*(?:\|[\p{L}'’ \-]*)*)\}")
+_QUOTE_RE = regex.compile(r"“[^“”\n]{0,3000}”|\"[^\"\n]{0,3000}\"")
+_SENTENCE_BREAK = frozenset(".!?:;\"“”‘—–\n(")
+
+NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+# Words after a digit that show the digit is a measure, not a count to spell out.
+_NUMERAL_UNITS = frozenset(
+    """million billion trillion mln bln pct percent per cent p.c pm am a.m p.m
+    times time hours hour minutes minute seconds second degree degrees km kms kg mph
+    mm cm ft in inches inch miles mile metres meters metre meter pounds lbs dlrs dollars
+    yen euros cents points point pts goals runs wickets feet yards years year months month
+    days day weeks week o'clock of to and or x by""".split()
+)
+_NUMERAL_BEFORE = frozenset(
+    """the just only all these those their its his her our your my first last next other
+    both nearly almost some about than between among with including""".split()
+)
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A span that may be spinner output, with what it may be restored to."""
+
+    i: int  # first token
+    j: int  # one past the last token
+    start: int  # character span in the text
+    end: int
+    rule: str  # "lexicon", "spintax" or "numeral"
+    originals: tuple[str, ...]
+    klass: str  # "artifact" or "common"
+    weight: float
+    entry: Entry | None = None
+    in_quote: bool = False
+    in_name: bool = False
+
+
+@dataclass
+class Scan:
+    """Everything stage 2 found in one text."""
+
+    candidates: list[Candidate]
+    original_counts: Counter = field(default_factory=Counter)
+    words: int = 0
+    quotes: list[tuple[int, int]] = field(default_factory=list)
+    quoted_words: int = 0
+
+
+def quote_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of quotations (curly or straight double quotes, within a line)."""
+    if "“" not in text and '"' not in text:
+        return []
+    return [m.span() for m in _QUOTE_RE.finditer(text)]
+
+
+def _sentence_initial(tokens: Tokens, i: int) -> bool:
+    """Whether token i starts a sentence, line or quotation (so a capital says nothing)."""
+    if i == 0:
+        return True
+    gap = tokens.text[tokens.ends[i - 1] : tokens.starts[i]]
+    return any(ch in _SENTENCE_BREAK for ch in gap)
+
+
+def _is_cap(word: str) -> bool:
+    return word[:1].isupper()
+
+
+def _in_name(tokens: Tokens, i: int, j: int) -> bool:
+    """Whether tokens i..j are capitalised words inside a proper name."""
+    words = tokens.words
+    if not all(_is_cap(words[k]) for k in range(i, j)):
+        return False
+    if j - i > 1:
+        return True
+    if not _sentence_initial(tokens, i):
+        return True
+    return j < len(words) and _is_cap(words[j]) and joinable(tokens, j - 1)
+
+
+def _match(tokens: Tokens, i: int, e: Entry) -> int:
+    """Token index one past the match of ``e`` at ``i``, or -1."""
+    n = len(e.toks)
+    lows, words = tokens.lows, tokens.words
+    if i + n > len(lows):
+        return -1
+    text = tokens.text
+    for k in range(1, n):
+        if lows[i + k] != e.toks[k]:
+            return -1
+        gap = e.gaps[k - 1]
+        if gap == " ":
+            if not joinable(tokens, i + k - 1):
+                return -1
+        elif _norm_gap(text[tokens.ends[i + k - 1] : tokens.starts[i + k]]) != gap:
+            return -1
+    if e.cased:
+        span_words = words[i : i + n]
+        if list(span_words) != list(e.case_toks) and not all(w.isupper() for w in span_words):
+            return -1
+    if e.suffix and text[tokens.ends[i + n - 1] : tokens.ends[i + n - 1] + len(e.suffix)] != e.suffix:
+        return -1
+    return i + n
+
+
+def _contraction_part(tokens: Tokens, i: int, j: int) -> bool:
+    """Whether the span is part of a contraction like isn’t / he’ll (never edited)."""
+    text = tokens.text
+    s, e = tokens.starts[i], tokens.ends[j - 1]
+    if s > 0 and text[s - 1] in _APOS and s > 1 and text[s - 2].isalpha():
+        return True
+    if e + 1 < len(text) and text[e] in _APOS and text[e + 1].isalpha():
+        # possessive 's is fine: officers’s? no; nation’s yes
+        rest = text[e + 1 : e + 3]
+        if not (rest[:1] in "sS" and not rest[1:2].isalpha()):
+            return True
+    return False
+
+
+def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True) -> Scan:
+    """Find candidates and count originals in one pass."""
+    by_first = lexicon.by_first
+    orig_first = lexicon.orig_first
+    lows = tokens.lows
+    n = len(lows)
+    cands: list[Candidate] = []
+    counts: Counter = Counter()
+    i = 0
+    while i < n:
+        low = lows[i]
+        entries = by_first.get(low)
+        matched = False
+        if entries is not None:
+            for e in entries:
+                j = _match(tokens, i, e)
+                if j < 0:
+                    continue
+                if e.name_only and not _in_name(tokens, i, j):
+                    continue
+                if _contraction_part(tokens, i, j):
+                    continue
+                matched = True
+                if e.klass != "keep":
+                    cands.append(
+                        Candidate(
+                            i, j, tokens.starts[i], tokens.ends[j - 1], "lexicon",
+                            e.originals, e.klass, e.weight, e,
+                        )
+                    )
+                i = j
+                break
+        if matched:
+            continue
+        origs = orig_first.get(low)
+        if origs is not None:
+            for otoks, group in origs:
+                m = len(otoks)
+                if lows[i : i + m] == list(otoks) and all(joinable(tokens, k) for k in range(i, i + m - 1)):
+                    counts[group] += 1
+                    break
+        if numerals and len(low) == 1 and "1" <= low <= "9":
+            c = _numeral(tokens, i)
+            if c is not None:
+                cands.append(c)
+        i += 1
+    text = tokens.text
+    if "{" in text:
+        for m in SPINTAX_RE.finditer(text):
+            inner = m.group(1)
+            if "|" not in inner and " " not in inner.strip():
+                continue
+            first = inner.split("|")[0].strip()
+            if not first:
+                continue
+            cands.append(Candidate(-1, -1, m.start(), m.end(), "spintax", (first,), "artifact", 0.99))
+        cands.sort(key=lambda c: c.start)
+    quotes = quote_spans(text)
+    quoted_words = 0
+    if quotes:
+        _mark_quotes(cands, quotes)
+        quoted_words = sum(len(text[a:b].split()) for a, b in quotes)
+    for c in cands:
+        if c.i >= 0:
+            c.in_name = _in_name(tokens, c.i, c.j)
+    return Scan(cands, counts, n, quotes, quoted_words)
+
+
+def _mark_quotes(cands: list[Candidate], quotes: list[tuple[int, int]]) -> None:
+    qi = 0
+    for c in cands:  # both sorted by start
+        while qi < len(quotes) and quotes[qi][1] <= c.start:
+            qi += 1
+        if qi < len(quotes) and quotes[qi][0] < c.start and c.end <= quotes[qi][1]:
+            c.in_quote = True
+
+
+def _numeral(tokens: Tokens, i: int) -> Candidate | None:
+    """'the 2 leaders' -> 'the two leaders': a lone digit counting a following plural noun."""
+    words, lows, text = tokens.words, tokens.lows, tokens.text
+    if i == 0 or i + 1 >= len(words):
+        return None
+    if lows[i - 1] not in _NUMERAL_BEFORE or not joinable(tokens, i - 1) or not joinable(tokens, i):
+        return None
+    nxt = words[i + 1]
+    if not nxt.isalpha() or not nxt.islower() or lows[i + 1] in _NUMERAL_UNITS:
+        return None
+    s, e = tokens.starts[i], tokens.ends[i]
+    before = text[s - 1 : s]
+    after = text[e : e + 1]
+    if before in "$£€#-./:,'’" or after in "-/.,:%'’":
+        return None
+    word = NUMBER_WORDS[int(lows[i]) - 1]
+    return Candidate(i, i + 1, s, e, "numeral", (word,), "common", 0.6)

@@ -1,0 +1,142 @@
+"""Edits: what changed, where, and why; and how to replay them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from .errors import EditError
+
+__all__ = ["Edit", "apply_edits", "compose"]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One change: ``text[start:end]`` was ``before`` and becomes ``after``.
+
+    ``confidence`` is in [0, 1]; ``reason`` says which kind of evidence made
+    the edit; ``rule`` names the lexicon entry (``file:line``) or rule behind
+    it; ``evidence`` holds the numbers (prior, context, document score).
+    """
+
+    start: int
+    end: int
+    before: str
+    after: str
+    confidence: float
+    reason: str
+    rule: str
+    evidence: Mapping[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "before": self.before,
+            "after": self.after,
+            "confidence": round(self.confidence, 4),
+            "reason": self.reason,
+            "rule": self.rule,
+            "evidence": {k: round(v, 4) for k, v in self.evidence.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Edit":
+        try:
+            return cls(
+                int(d["start"]), int(d["end"]), str(d["before"]), str(d["after"]),
+                float(d.get("confidence", 1.0)), str(d.get("reason", "")), str(d.get("rule", "")),
+                dict(d.get("evidence", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EditError(f"not an edit: {d!r} ({exc})") from None
+
+
+def apply_edits(text: str, edits: Iterable[Edit | Mapping[str, Any]]) -> str:
+    """Replay edits on the text they were made for.
+
+    Raises :class:`~despin.errors.EditError` if edits overlap, fall outside the
+    text, or do not match it (the ``before`` text differs).
+    """
+    items = sorted((e if isinstance(e, Edit) else Edit.from_dict(e) for e in edits), key=lambda e: e.start)
+    out: list[str] = []
+    pos = 0
+    for e in items:
+        if e.start < pos or e.end < e.start or e.end > len(text):
+            raise EditError(f"edit {e.start}-{e.end} overlaps another edit or lies outside the text")
+        if text[e.start : e.end] != e.before:
+            raise EditError(
+                f"edit {e.start}-{e.end} expects {e.before!r} but the text has {text[e.start:e.end]!r}"
+            )
+        out.append(text[pos : e.start])
+        out.append(e.after)
+        pos = e.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def compose(original: str, first: list[Edit], second: list[Edit]) -> list[Edit]:
+    """Edits on ``original`` equivalent to applying ``first`` and then ``second``.
+
+    ``second`` holds positions in the text that ``first`` produced. An edit of
+    ``second`` that touches the output of an edit of ``first`` is merged with
+    it into one edit spanning both (keeping the second edit's explanation).
+    """
+    if not second:
+        return sorted(first, key=lambda e: e.start)
+    text1 = apply_edits(original, first)
+    # Segments of text1: (out_start, out_end, in_start, in_end, first-edit or None).
+    segs: list[tuple[int, int, int, int, Edit | None]] = []
+    pin = pout = 0
+    for e in sorted(first, key=lambda e: e.start):
+        if e.start > pin:
+            segs.append((pout, pout + e.start - pin, pin, e.start, None))
+            pout += e.start - pin
+        segs.append((pout, pout + len(e.after), e.start, e.end, e))
+        pout += len(e.after)
+        pin = e.end
+    segs.append((pout, pout + len(original) - pin, pin, len(original), None))
+
+    def to_input(pos: int, end_side: bool) -> int:
+        for os_, oe, is_, ie, e in segs:
+            inside = os_ < pos <= oe if end_side else os_ <= pos < oe
+            if inside or (os_ == oe == pos):
+                if e is not None:
+                    return ie if end_side else is_
+                return is_ + (pos - os_)
+        return len(original) if end_side else 0
+
+    groups: list[list] = []  # [out_s, out_e, [second edits], {ids of first edits}]
+    for e2 in sorted(second, key=lambda e: e.start):
+        os_, oe = e2.start, e2.end
+        touched = set()
+        for s_os, s_oe, _, _, e1 in segs:
+            if e1 is None:
+                continue
+            if (s_os < oe and os_ < s_oe) or s_os == os_ or s_oe == oe or (s_os == s_oe and os_ <= s_os <= oe):
+                touched.add(id(e1))
+                os_, oe = min(os_, s_os), max(oe, s_oe)
+        if groups and (os_ < groups[-1][1] or touched & groups[-1][3]):
+            g = groups[-1]
+            g[0], g[1] = min(g[0], os_), max(g[1], oe)
+            g[2].append(e2)
+            g[3] |= touched
+        else:
+            groups.append([os_, oe, [e2], touched])
+    merged_ids: set[int] = set()
+    result: list[Edit] = []
+    for os_, oe, e2s, touched in groups:
+        merged_ids |= touched
+        parts, pos = [], os_
+        for e2 in e2s:
+            parts.append(text1[pos : e2.start])
+            parts.append(e2.after)
+            pos = e2.end
+        parts.append(text1[pos:oe])
+        in_s, in_e = to_input(os_, False), to_input(oe, True)
+        last = e2s[-1]
+        result.append(
+            Edit(in_s, in_e, original[in_s:in_e], "".join(parts), last.confidence, last.reason, last.rule, last.evidence)
+        )
+    result.extend(e for e in first if id(e) not in merged_ids)
+    return sorted(result, key=lambda e: e.start)

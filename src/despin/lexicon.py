@@ -1,0 +1,295 @@
+"""The lexicon: spun forms and the original wording they replace.
+
+Format (``despin-lexicon 1``), one UTF-8 TSV file per slice; see
+``data/lexicon/README.md`` for the full description::
+
+    # despin-lexicon 1
+    spun<TAB>original<TAB>class<TAB>weight<TAB>tags
+    satellite tv for pc<TAB>satellite<TAB>artifact<TAB>0.99<TAB>science
+    officers<TAB>officials<TAB>common<TAB>0.45<TAB>politics
+    assist<TAB>aid|help|support<TAB>common<TAB><TAB>
+
+* ``spun``: the spinner's output. Lower-case forms match in any case; a form
+  written with capitals ("Chilly Conflict") matches only with those capitals
+  (or in all capitals). Spaces match any inline whitespace; other characters
+  between words (``p.c.``) must match exactly.
+* ``original``: one or more originals separated by ``|``, the most likely first.
+* ``class``: ``artifact`` (hardly ever written by people: always restored),
+  ``common`` (also ordinary English: restored only in documents that show
+  spin, when the context fits), or ``keep`` (never restore this form; use it
+  in a user lexicon to switch a bundled entry off).
+* ``weight``: optional prior in (0, 1]: how often the form is spinner output
+  when it occurs in a spun document. Defaults: artifact 0.97, common 0.5.
+* ``tags``: optional comma-separated labels. ``name``: only inside a
+  capitalised name. Any other tag (``politics``, ``science``) is a label.
+
+Every problem is reported as :class:`~despin.errors.LexiconError` with
+``path:line``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import regex
+
+from .errors import LexiconError
+from .tokenize import WORD_RE
+
+__all__ = [
+    "FORMAT_VERSION",
+    "CLASSES",
+    "Entry",
+    "Lexicon",
+    "bundled_lexicon_files",
+    "load_lexicon",
+    "parse_lexicon_file",
+]
+
+FORMAT_VERSION = 1
+_MAGIC = "# despin-lexicon"
+HEADER = ("spun", "original", "class", "weight", "tags")
+CLASSES = ("artifact", "common", "keep")
+DEFAULT_WEIGHT = {"artifact": 0.97, "common": 0.5, "keep": 1.0}
+_TAG_RE = regex.compile(r"[a-z0-9][a-z0-9_=\-]*")
+_SPACE_RE = regex.compile(r"\s+")
+
+
+def _norm_gap(gap: str) -> str:
+    """Gaps compare with curly apostrophes folded to straight ones and whitespace to one space."""
+    gap = gap.replace("\u2019", "'")
+    return " " if gap.isspace() else gap
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One spun form with its originals."""
+
+    spun: str
+    toks: tuple[str, ...]  # lower-cased word tokens
+    case_toks: tuple[str, ...]  # tokens as written (for cased entries)
+    gaps: tuple[str, ...]  # normalised text between tokens ("" for none)
+    suffix: str  # punctuation that must follow the last token ("." in "p.c.")
+    originals: tuple[str, ...]
+    klass: str
+    weight: float
+    tags: frozenset[str]
+    source: str  # "file:line"
+
+    @property
+    def cased(self) -> bool:
+        return self.spun != self.spun.lower()
+
+    @property
+    def name_only(self) -> bool:
+        return "name" in self.tags
+
+
+def parse_spun_form(spun: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """Split a spun form into its word tokens, the gaps between them, and a punctuation suffix."""
+    toks: list[str] = []
+    gaps: list[str] = []
+    pos = 0
+    for m in WORD_RE.finditer(spun):
+        if toks:
+            gaps.append(_norm_gap(spun[pos : m.start()]))
+        elif m.start() != 0:
+            raise ValueError("must start with a letter or digit")
+        toks.append(m.group())
+        pos = m.end()
+    if not toks:
+        raise ValueError("has no words")
+    suffix = spun[pos:]
+    if suffix and (suffix.strip() != suffix or WORD_RE.search(suffix)):
+        raise ValueError(f"may end only in punctuation, not {suffix!r}")
+    for g in gaps:
+        if g != " " and g.strip() != g:
+            raise ValueError(f"has a separator {g!r} that mixes spaces and punctuation")
+    return tuple(toks), tuple(gaps), suffix
+
+
+def parse_lexicon_file(path: str | os.PathLike[str]) -> Iterator[Entry]:
+    """Read and validate one lexicon file, yielding its rows as entries."""
+    path_s = os.fspath(path)
+    try:
+        with open(path_s, encoding="utf-8", newline="") as fh:
+            lines = fh.read().splitlines()
+    except FileNotFoundError:
+        raise LexiconError("no such lexicon file", path_s) from None
+    except UnicodeDecodeError as exc:
+        raise LexiconError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path_s) from None
+    except OSError as exc:
+        raise LexiconError(f"cannot read: {exc.strerror}", path_s) from None
+    if not lines or not lines[0].startswith(_MAGIC):
+        raise LexiconError(f"first line must be '{_MAGIC} {FORMAT_VERSION}'", path_s, 1)
+    version = lines[0][len(_MAGIC) :].strip()
+    if version != str(FORMAT_VERSION):
+        raise LexiconError(
+            f"lexicon format {version!r} is not supported (this despin reads format {FORMAT_VERSION})",
+            path_s,
+            1,
+        )
+    seen_header = False
+    for lineno, line in enumerate(lines, start=1):
+        if lineno == 1 or not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cols = line.split("\t")
+        if not seen_header:
+            if tuple(c.strip() for c in cols) != HEADER:
+                raise LexiconError(
+                    "expected the header row 'spun<TAB>original<TAB>class<TAB>weight<TAB>tags'",
+                    path_s,
+                    lineno,
+                )
+            seen_header = True
+            continue
+        yield _parse_row(cols, path_s, lineno)
+    if not seen_header:
+        raise LexiconError("no header row", path_s)
+
+
+def _parse_row(cols: list[str], path: str, lineno: int) -> Entry:
+    def fail(msg: str) -> LexiconError:
+        return LexiconError(msg, path, lineno)
+
+    if not 3 <= len(cols) <= 5:
+        raise fail(f"expected 3 to 5 tab-separated columns, found {len(cols)}")
+    cols = [c.strip() for c in cols] + [""] * (5 - len(cols))
+    spun, original, klass, weight_s, tags_s = cols
+    if not spun:
+        raise fail("empty spun form")
+    spun = _SPACE_RE.sub(" ", spun)
+    try:
+        toks, gaps, suffix = parse_spun_form(spun)
+    except ValueError as exc:
+        raise fail(f"spun form {spun!r} {exc}") from None
+    originals = tuple(_SPACE_RE.sub(" ", o.strip()) for o in original.split("|"))
+    if not original or any(not o for o in originals):
+        raise fail(f"empty original for {spun!r}")
+    if klass not in CLASSES:
+        raise fail(f"class must be one of {', '.join(CLASSES)}, not {klass!r}")
+    if weight_s:
+        try:
+            weight = float(weight_s)
+        except ValueError:
+            raise fail(f"weight must be a number in (0, 1], not {weight_s!r}") from None
+        if not 0.0 < weight <= 1.0:
+            raise fail(f"weight must be in (0, 1], not {weight_s}")
+    else:
+        weight = DEFAULT_WEIGHT[klass]
+    tags = frozenset(t.strip() for t in tags_s.split(",") if t.strip())
+    for t in tags:
+        if not _TAG_RE.fullmatch(t):
+            raise fail(f"bad tag {t!r} (tags are lower-case words, comma-separated)")
+    if klass != "keep" and spun.lower() in {o.lower() for o in originals}:
+        raise fail(f"{spun!r} maps to itself")
+    return Entry(
+        spun=spun,
+        toks=tuple(t.lower() for t in toks),
+        case_toks=toks,
+        gaps=gaps,
+        suffix=suffix,
+        originals=originals,
+        klass=klass,
+        weight=weight,
+        tags=tags,
+        source=f"{Path(path).name}:{lineno}",
+    )
+
+
+class Lexicon:
+    """A compiled lexicon: entries indexed by their first token for a single-pass scan."""
+
+    def __init__(self, entries: Iterable[Entry]):
+        merged: dict[tuple, Entry] = {}
+        for e in entries:
+            key = (e.spun if e.cased else e.spun.lower(),)
+            merged[key] = e
+        self.entries: tuple[Entry, ...] = tuple(merged.values())
+        by_first: dict[str, list[Entry]] = {}
+        for e in self.entries:
+            by_first.setdefault(e.toks[0], []).append(e)
+        for lst in by_first.values():
+            # longest first; cased before uncased so that names win
+            lst.sort(key=lambda e: (-len(e.toks), -len(e.suffix), not e.cased))
+        self.by_first: dict[str, tuple[Entry, ...]] = {k: tuple(v) for k, v in by_first.items()}
+        # originals, for counting how often the original wording itself appears
+        orig_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for e in self.entries:
+            if e.klass == "keep":
+                continue
+            for o in e.originals:
+                otoks = tuple(t.lower() for t in WORD_RE.findall(o))
+                if otoks:
+                    orig_first.setdefault(otoks[0], []).append((otoks, e.originals[0].lower()))
+        self.orig_first = {k: tuple(sorted(set(v), key=lambda x: -len(x[0]))) for k, v in orig_first.items()}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @property
+    def spun_forms(self) -> int:
+        return sum(1 for e in self.entries if e.klass != "keep")
+
+
+def merge_file_entries(files: Iterable[str]) -> list[Entry]:
+    """Entries of several files; within a file, repeated spun forms add originals;
+    a later file replaces the entries of an earlier one for the same spun form."""
+    out: list[Entry] = []
+    for f in files:
+        per_file: dict[str, Entry] = {}
+        for e in parse_lexicon_file(f):
+            key = e.spun if e.cased else e.spun.lower()
+            prev = per_file.get(key)
+            if prev is None:
+                per_file[key] = e
+            else:
+                extra = tuple(o for o in e.originals if o not in prev.originals)
+                per_file[key] = _replace_originals(prev, prev.originals + extra)
+        out.extend(per_file.values())
+    return out
+
+
+def _replace_originals(e: Entry, originals: tuple[str, ...]) -> Entry:
+    from dataclasses import replace
+
+    return replace(e, originals=originals)
+
+
+def bundled_lexicon_dir() -> Path:
+    """The folder of the lexicon shipped with despin."""
+    try:
+        packaged = resources.files("despin") / "_data" / "lexicon"
+        if packaged.is_dir():
+            return Path(str(packaged))
+    except (ModuleNotFoundError, TypeError):  # pragma: no cover - odd importers
+        pass
+    source_tree = Path(__file__).resolve().parents[2] / "data" / "lexicon"
+    if source_tree.is_dir():
+        return source_tree
+    raise LexiconError("the bundled lexicon is missing from this installation")
+
+
+def bundled_lexicon_files() -> list[str]:
+    return sorted(str(p) for p in bundled_lexicon_dir().glob("*.tsv"))
+
+
+_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=16)
+def _load_cached(files: tuple[str, ...]) -> Lexicon:
+    return Lexicon(merge_file_entries(files))
+
+
+def load_lexicon(extra: tuple[str, ...] = (), bundled: bool = True) -> Lexicon:
+    """Load (once per process) the bundled lexicon and/or extra files, later files overriding."""
+    files = tuple(bundled_lexicon_files() if bundled else ()) + tuple(extra)
+    with _lock:
+        return _load_cached(files)

@@ -1,0 +1,194 @@
+"""Build a context model from a clean corpus (``despin build-model``).
+
+Input files are plain text (one document per file) or JSON Lines with the
+text in a field (``.jsonl``/``.jsonl.gz`` or ``--jsonl``). The units counted
+are the lexicon's spun forms and originals, so a model built with one lexicon
+gives no context evidence for units added later (they score 0, not "never
+seen").
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import sys
+import time
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from .context import BOUNDARY, key_hash, left_key, right_key, write_model
+from .errors import DespinError
+from .lexicon import Lexicon
+from .tokenize import WORD_RE
+
+__all__ = ["BuildSummary", "build_model", "iter_corpus", "lexicon_units"]
+
+
+@dataclass
+class BuildSummary:
+    documents: int = 0
+    skipped: int = 0
+    tokens: int = 0
+    units: int = 0
+    unit_occurrences: int = 0
+    words_kept: int = 0
+    pairs_kept: int = 0
+    bytes_written: int = 0
+    seconds: float = 0.0
+    sources: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [
+            f"documents read      {self.documents:,} (skipped {self.skipped:,})",
+            f"tokens              {self.tokens:,}",
+            f"lexicon units       {self.units:,} ({self.unit_occurrences:,} occurrences)",
+            f"words kept          {self.words_kept:,}",
+            f"context pairs kept  {self.pairs_kept:,}",
+            f"model size          {self.bytes_written / 1e6:.1f} MB",
+            f"time                {self.seconds:.1f} s",
+        ]
+
+
+def lexicon_units(lexicon: Lexicon) -> set[str]:
+    units: set[str] = set()
+    for e in lexicon.entries:
+        units.add(" ".join(t for t in e.toks))
+        for o in e.originals:
+            toks = WORD_RE.findall(o.lower())
+            if toks:
+                units.add(" ".join(toks))
+    return units
+
+
+def _open_text(path: str) -> io.TextIOBase:
+    if path.endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def iter_corpus(
+    paths: Iterable[str], field_name: str = "text", exclude_ids: set[str] | None = None,
+    summary: BuildSummary | None = None,
+) -> Iterator[str]:
+    """Texts of the corpus files: JSONL (by extension) or plain text files; folders recurse."""
+    for path in paths:
+        if os.path.isdir(path):
+            files = sorted(
+                os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs if not f.startswith(".")
+            )
+            yield from iter_corpus(files, field_name, exclude_ids, summary)
+            continue
+        jsonl = path.endswith((".jsonl", ".jsonl.gz", ".ndjson"))
+        try:
+            fh = _open_text(path)
+        except OSError as exc:
+            raise DespinError(f"{path}: cannot read ({exc.strerror})") from None
+        with fh:
+            if not jsonl:
+                if summary is not None:
+                    summary.documents += 1
+                yield fh.read()
+                continue
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                    text = obj[field_name]
+                    if not isinstance(text, str):
+                        raise TypeError
+                except (ValueError, KeyError, TypeError):
+                    if summary is not None:
+                        summary.skipped += 1
+                    continue
+                if exclude_ids and str(obj.get("id")) in exclude_ids:
+                    if summary is not None:
+                        summary.skipped += 1
+                    continue
+                if summary is not None:
+                    summary.documents += 1
+                yield text
+
+
+def _progress(total_bytes: int | None, quiet: bool):
+    if quiet or not sys.stderr.isatty():
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the progress extra is optional
+        return None
+    return tqdm(total=total_bytes, unit="B", unit_scale=True, desc="counting", file=sys.stderr)
+
+
+def build_model(
+    paths: list[str],
+    out: str,
+    lexicon: Lexicon,
+    field_name: str = "text",
+    exclude_ids: set[str] | None = None,
+    min_count: int = 2,
+    quiet: bool = False,
+    sources_note: list[str] | None = None,
+) -> BuildSummary:
+    """Count the corpus and write a context model to ``out``."""
+    t0 = time.perf_counter()
+    summary = BuildSummary(sources=list(sources_note or [os.path.basename(p) for p in paths]))
+    units = lexicon_units(lexicon)
+    by_first: dict[str, list[tuple[list[str], str]]] = {}
+    for u in units:
+        toks = u.split(" ")
+        by_first.setdefault(toks[0], []).append((toks, u))
+    uni: Counter = Counter()
+    pairs: Counter = Counter()
+    unit_c: Counter = Counter()
+    bar = _progress(None, quiet)
+    for text in iter_corpus(paths, field_name, exclude_ids, summary):
+        for para in text.split("\n\n"):
+            toks = WORD_RE.findall(para.lower())
+            n = len(toks)
+            uni.update(toks)
+            summary.tokens += n
+            for i, t in enumerate(toks):
+                cands = by_first.get(t)
+                if cands is None:
+                    continue
+                for utoks, u in cands:
+                    m = len(utoks)
+                    if m > 1 and toks[i : i + m] != utoks:
+                        continue
+                    unit_c[u] += 1
+                    pairs[left_key(toks[i - 1] if i else BOUNDARY, u)] += 1
+                    pairs[right_key(u, toks[i + m] if i + m < n else BOUNDARY)] += 1
+        if bar is not None:
+            bar.update(len(text.encode("utf-8", "surrogatepass")))
+    if bar is not None:
+        bar.close()
+    summary.units = len(units)
+    summary.unit_occurrences = sum(unit_c.values())
+
+    def packed(items: Iterable[tuple[str, int]]) -> tuple[array, array]:
+        hashed = sorted((key_hash(k), min(c, 0xFFFFFFFF)) for k, c in items)
+        keys = array("Q", (k for k, _ in hashed))
+        counts = array("I", (c for _, c in hashed))
+        return keys, counts
+
+    uk, uc = packed((w, c) for w, c in uni.items() if c >= min_count)
+    pk, pc = packed((k, c) for k, c in pairs.items() if c >= min_count)
+    tk, tc = packed((u, unit_c.get(u, 0)) for u in units)
+    summary.words_kept, summary.pairs_kept = len(uk), len(pk)
+    header = {
+        "n_tokens": summary.tokens,
+        "documents": summary.documents,
+        "min_count": min_count,
+        "sources": summary.sources,
+        "units": len(units),
+    }
+    write_model(out, header, {"uni_keys": uk, "uni_counts": uc, "pair_keys": pk, "pair_counts": pc,
+                              "unit_keys": tk, "unit_counts": tc})
+    summary.bytes_written = os.path.getsize(out)
+    summary.seconds = time.perf_counter() - t0
+    return summary

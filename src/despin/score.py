@@ -1,0 +1,101 @@
+"""Stage 3: a confidence for every candidate.
+
+Three kinds of evidence are combined:
+
+* the lexicon prior: the entry's weight, how often this form is spinner
+  output when it occurs in a spun text;
+* the local context: how much better the original fits the neighbouring
+  words than the literal form does (a log-likelihood ratio from the context
+  model, zero without one);
+* the document: its spin score from :mod:`despin.detect`.
+
+Artifacts (forms people hardly ever write) get their weight as confidence.
+Ordinary-English forms get ``spin * sigmoid(logit(prior) + context)``, and
+none at all in a text that does not look spun, or inside quotations and
+names when this text leaves those unspun.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .candidates import Candidate
+from .detect import SpinReport
+from .tokenize import Tokens
+
+__all__ = ["Scored", "ContextScorer", "score_candidates"]
+
+_CONTEXT_CLIP = 4.0
+
+
+class ContextScorer(Protocol):
+    def fit(self, tokens: Tokens, i: int, j: int, phrase: str) -> float:
+        """Log-association of ``phrase`` (replacing tokens i..j) with its neighbours."""
+
+
+@dataclass
+class Scored:
+    cand: Candidate
+    original: str
+    confidence: float
+    reason: str
+    evidence: dict[str, float] = field(default_factory=dict)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
+def _choose_original(
+    tokens: Tokens, c: Candidate, model: ContextScorer | None
+) -> tuple[str, float]:
+    """The best original for a candidate and its context advantage over the literal form (nats)."""
+    if model is None or c.i < 0:
+        return c.originals[0], 0.0
+    literal = model.fit(tokens, c.i, c.j, tokens.text[c.start : c.end])
+    best, best_score, best_adv = c.originals[0], -math.inf, 0.0
+    for rank, o in enumerate(c.originals):
+        adv = model.fit(tokens, c.i, c.j, o) - literal
+        s = adv - 0.7 * rank  # earlier originals are more likely a priori
+        if s > best_score:
+            best, best_score, best_adv = o, s, adv
+    return best, max(-_CONTEXT_CLIP, min(_CONTEXT_CLIP, best_adv))
+
+
+def score_candidates(
+    tokens: Tokens,
+    candidates: list[Candidate],
+    report: SpinReport,
+    model: ContextScorer | None = None,
+) -> list[Scored]:
+    """Score every candidate; candidates that cannot be edited get confidence 0."""
+    out: list[Scored] = []
+    spin = report.score
+    doc_spun = report.spun
+    for c in candidates:
+        if c.klass == "artifact":
+            original, adv = _choose_original(tokens, c, model) if len(c.originals) > 1 else (c.originals[0], 0.0)
+            reason = "spintax leftover" if c.rule == "spintax" else "spinner artifact"
+            out.append(Scored(c, original, c.weight, reason, {"prior": c.weight}))
+            continue
+        if not doc_spun:
+            continue
+        if c.in_quote and not report.quotes_spun:
+            continue
+        if c.in_name and not report.names_spun and not (c.entry is not None and c.entry.cased):
+            continue
+        original, adv = _choose_original(tokens, c, model)
+        base = _sigmoid(_logit(c.weight) + adv)
+        conf = spin * base
+        reason = "spelled-out number" if c.rule == "numeral" else "synonym in a spun text"
+        out.append(
+            Scored(c, original, conf, reason, {"prior": c.weight, "context": adv, "document": spin})
+        )
+    return out
