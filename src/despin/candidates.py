@@ -100,6 +100,19 @@ def _in_name(tokens: Tokens, i: int, j: int) -> bool:
     return j < len(words) and _is_cap(words[j]) and joinable(tokens, j - 1)
 
 
+def _name_context(tokens: Tokens, i: int, j: int) -> bool:
+    """Whether a capitalised span stands inside a name: capitalised words around it,
+    or a capital that does not just start a sentence ("Kookmin College", "at College")."""
+    words = tokens.words
+    if not _is_cap(words[i]):
+        return False
+    if i > 0 and _is_cap(words[i - 1]) and joinable(tokens, i - 1) and not _sentence_initial(tokens, i):
+        return True
+    if j < len(words) and _is_cap(words[j]) and joinable(tokens, j - 1):
+        return True
+    return not _sentence_initial(tokens, i) and j - i == 1
+
+
 def _match(tokens: Tokens, i: int, e: Entry) -> int:
     """Token index one past the match of ``e`` at ``i``, or -1."""
     n = len(e.toks)
@@ -157,7 +170,7 @@ def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True) -> Scan:
                 j = _match(tokens, i, e)
                 if j < 0:
                     continue
-                if e.name_only and not _in_name(tokens, i, j):
+                if e.name_only and not _name_context(tokens, i, j):
                     continue
                 if _contraction_part(tokens, i, j):
                     continue
@@ -165,7 +178,7 @@ def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True) -> Scan:
                 if e.klass != "keep":
                     cands.append(
                         Candidate(
-                            i, j, tokens.starts[i], tokens.ends[j - 1], "lexicon",
+                            i, j, tokens.starts[i], tokens.ends[j - 1] + len(e.suffix), "lexicon",
                             e.originals, e.klass, e.weight, e,
                         )
                     )

@@ -136,20 +136,25 @@ def parse_lexicon_file(path: str | os.PathLike[str]) -> Iterator[Entry]:
             1,
         )
     seen_header = False
+    width = 5
     for lineno, line in enumerate(lines, start=1):
         if lineno == 1 or not line.strip() or line.lstrip().startswith("#"):
             continue
         cols = line.split("\t")
         if not seen_header:
-            if tuple(c.strip() for c in cols) != HEADER:
+            names = tuple(c.strip() for c in cols)
+            if not 3 <= len(names) <= 5 or names != HEADER[: len(names)]:
                 raise LexiconError(
-                    "expected the header row 'spun<TAB>original<TAB>class<TAB>weight<TAB>tags'",
+                    "expected the header row 'spun<TAB>original<TAB>class[<TAB>weight[<TAB>tags]]'",
                     path_s,
                     lineno,
                 )
             seen_header = True
+            width = len(names)
             continue
-        yield _parse_row(cols, path_s, lineno)
+        if len(cols) > width and any(c.strip() for c in cols[width:]):
+            raise LexiconError(f"expected at most {width} tab-separated columns, found {len(cols)}", path_s, lineno)
+        yield _parse_row(cols[:5], path_s, lineno)
     if not seen_header:
         raise LexiconError("no header row", path_s)
 

@@ -28,8 +28,8 @@ def wants_an(phrase: str) -> bool:
         return False
     word = m.group()
     low = word.lower()
-    if len(word) > 1 and word.isupper() and not low.startswith(("un",)):  # acronyms: an FBI, a NATO
-        return word[0] in _VOWEL_LETTER_SOUNDS and not _looks_pronounced(word)
+    if 1 < len(word) <= 4 and word.isupper() and not _looks_pronounced(word):
+        return word[0] in _VOWEL_LETTER_SOUNDS  # spelled out: an FBI, an MP, a UN
     if low[0] in "aeiou":
         return not low.startswith(_AN_EXCEPTIONS) or low.startswith(("unin", "unim", "unu", "usur"))
     if low[0].isdigit():
@@ -38,7 +38,8 @@ def wants_an(phrase: str) -> bool:
 
 
 def _looks_pronounced(acronym: str) -> bool:
-    return any(c in "AEIOU" for c in acronym[1:]) and acronym[0] in "AEIOU"
+    """NATO, NASA, OPEC are said as words; FBI, MP, UN letter by letter."""
+    return len(acronym) >= 4 and (acronym[1] in "AEIOU") != (acronym[0] in "AEIOU")
 
 
 def transfer_case(source: str, target: str) -> str:
@@ -70,7 +71,7 @@ def render(tokens: Tokens, chosen: list[Scored]) -> list[Edit]:
     last_end = 0
     for s in chosen:
         c = s.cand
-        before = text[c.start : c.end]
+        before = c_text = text[c.start : c.end]
         after = transfer_case(before, s.original) if c.rule != "spintax" else s.original
         start = c.start
         if c.i > 0 and c.rule != "spintax":
@@ -82,7 +83,10 @@ def render(tokens: Tokens, chosen: list[Scored]) -> list[Edit]:
                     if need_an != (art == "an") and wants_an(before) == (art == "an"):
                         word = tokens.words[c.i - 1]
                         new_art = ("an" if need_an else "a")
-                        new_art = transfer_case(word, new_art) if word != "A" else ("An" if need_an else "A")
+                        if word == "A":  # one capital letter: follow the word after it
+                            new_art = new_art.upper() if len(c_text) > 1 and c_text.isupper() else new_art.capitalize()
+                        else:
+                            new_art = transfer_case(word, new_art)
                         start = tokens.starts[c.i - 1]
                         before = text[start : c.end]
                         after = new_art + gap + after

@@ -1,0 +1,95 @@
+"""Properties that hold for any text (hypothesis), checked against simple references."""
+
+from __future__ import annotations
+
+import string
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import despin
+from despin.edits import Edit, apply_edits, compose
+
+from conftest import TEST_LEXICON
+
+SMALL = despin.Restorer(bundled_lexicon=False, lexicons=(TEST_LEXICON,), context=False)
+
+# Text built from spinner forms, ordinary words and awkward characters.
+PIECES = [
+    "satellite tv for pc", "applied sciences", "Chilly Conflict", "officers", "OFFICERS", "mentioned",
+    "in response to", "navy", "an", "a", "settlement", "{that a}", "{x|y}", "p.c.", "yr", "the", "said",
+    "College", "Kookmin", "’s", "’", "'", "“", "”", "\"", "\n", "\n\n", "  ", "\t", ".", ",", "2", "the 2 men",
+    "é", "İ", "ﬁ", "\u00a0", "\ud800", "🙂", "www.x.com/yr", "a@b.co",
+]
+texts = st.one_of(
+    st.text(max_size=200),
+    st.lists(st.sampled_from(PIECES), max_size=40).map(" ".join),
+    st.lists(st.sampled_from(PIECES), max_size=40).map("".join),
+)
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(texts)
+def test_never_raises_and_replays(text):
+    res = SMALL.restore_and_explain(text)
+    assert isinstance(res.text, str)
+    assert apply_edits(text, res.edits) == res.text
+    assert 0.0 <= res.report.score <= 1.0
+
+
+@SETTINGS
+@given(texts)
+def test_lossless_outside_edits(text):
+    res = SMALL.restore_and_explain(text)
+    pos = 0
+    out_pos = 0
+    for e in res.edits:
+        # the unedited stretch before this edit is copied byte for byte
+        stretch = text[pos : e.start]
+        assert res.text[out_pos : out_pos + len(stretch)] == stretch
+        out_pos += len(stretch) + len(e.after)
+        pos = e.end
+        assert e.before.strip() == e.before and e.before  # edits cover tokens, not surrounding space
+    assert res.text[out_pos:] == text[pos:]
+
+
+@SETTINGS
+@given(texts)
+def test_idempotent(text):
+    once = SMALL.restore(text)
+    assert SMALL.restore(once) == once
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.text(max_size=300))
+def test_default_restorer_never_raises_and_is_idempotent(text):
+    r = despin.Restorer()
+    once = r.restore(text)
+    assert r.restore(once) == once
+
+
+def _random_edits(draw, text):
+    cuts = sorted(draw(st.lists(st.integers(0, len(text)), max_size=8)))
+    edits = []
+    last = -1
+    for a, b in zip(cuts[::2], cuts[1::2]):
+        if a <= last:
+            continue
+        edits.append(Edit(a, b, text[a:b], draw(st.text(alphabet=string.ascii_letters, max_size=4)), 1.0, "r", "t"))
+        last = b
+    return edits
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_compose_equals_applying_in_turn(data):
+    """compose(first, second) against the obvious reference: apply one after the other."""
+    text = data.draw(st.text(alphabet="abc ", max_size=30))
+    first = _random_edits(data.draw, text)
+    mid = apply_edits(text, first)
+    second = _random_edits(data.draw, mid)
+    combined = compose(text, first, second)
+    assert apply_edits(text, combined) == apply_edits(mid, second)
+    starts = [e.start for e in combined]
+    assert starts == sorted(starts)
