@@ -74,9 +74,10 @@ def _random_edits(draw, text):
     edits = []
     last = -1
     for a, b in zip(cuts[::2], cuts[1::2]):
-        if a <= last:
+        if a < last or a == b:  # despin's edits are never empty and never overlap
             continue
-        edits.append(Edit(a, b, text[a:b], draw(st.text(alphabet=string.ascii_letters, max_size=4)), 1.0, "r", "t"))
+        after = draw(st.text(alphabet=string.ascii_letters, min_size=1, max_size=4))
+        edits.append(Edit(a, b, text[a:b], after, 1.0, "r", "t"))
         last = b
     return edits
 

@@ -81,6 +81,8 @@ def compose(original: str, first: list[Edit], second: list[Edit]) -> list[Edit]:
     ``second`` holds positions in the text that ``first`` produced. An edit of
     ``second`` that touches the output of an edit of ``first`` is merged with
     it into one edit spanning both (keeping the second edit's explanation).
+    Edits must not be empty on either side (despin's never are: they cover
+    word tokens and restore non-empty wording).
     """
     if not second:
         return sorted(first, key=lambda e: e.start)
@@ -113,7 +115,7 @@ def compose(original: str, first: list[Edit], second: list[Edit]) -> list[Edit]:
         for s_os, s_oe, _, _, e1 in segs:
             if e1 is None:
                 continue
-            if (s_os < oe and os_ < s_oe) or s_os == os_ or s_oe == oe or (s_os == s_oe and os_ <= s_os <= oe):
+            if s_os < oe and os_ < s_oe:
                 touched.add(id(e1))
                 os_, oe = min(os_, s_os), max(oe, s_oe)
         if groups and (os_ < groups[-1][1] or touched & groups[-1][3]):
