@@ -45,6 +45,7 @@ R = 0.5
 NEWS = ("news_reuters21578.jsonl", "news_abc2006.jsonl")
 ALL = NEWS + ("pd_us_speeches.jsonl", "pd_gutenberg_sample.jsonl")
 HOLDOUT = "donoharm_news_sample.jsonl"
+_NOTE_ALIASES = {"a": "artifact", "c": "common", "n": "name"}
 
 
 def read_raw(path: str):
@@ -144,7 +145,8 @@ def main(argv=None) -> int:
         by_spun: dict[str, list] = {}
         for spun, orig, note in rows:
             key = spun if spun != spun.lower() else spun.lower()
-            by_spun.setdefault(key, [spun, [], set(note.replace(" ", "").split(","))])
+            notes = {_NOTE_ALIASES.get(n, n) for n in note.replace(" ", "").split(",")}
+            by_spun.setdefault(key, [spun, [], notes])
             for o in orig.split("|"):
                 o = o.strip()
                 if o and o.lower() != spun.lower() and o not in by_spun[key][1]:

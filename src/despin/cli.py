@@ -2,46 +2,199 @@
 
 ``main(argv)`` returns the exit code, so tests call it in-process.
 Exit codes: 0 success; 1 ``detect --check`` found spun text; 2 usage or
-despin error; 3 some documents failed (the rest were processed).
+despin error (nothing was processed); 3 some documents failed (the rest were
+processed); 130 interrupted.
+
+``restore`` and ``detect`` run over files, folders, stdin and JSONL through
+:mod:`despin.batch`, which holds the logic; this module only maps options
+and formats output.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
-from typing import Sequence
+from typing import IO, Any, Sequence
 
 from . import __version__
 from .api import Restorer
+from .batch import BatchOptions, DocumentResult, ProgressFactory, Summary, run_detect, run_restore
+from .batch_io import ERROR_POLICIES
 from .config import Config
 from .errors import DespinError
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_SPUN, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+_EXIT_CODES = """exit codes: 0 success; 1 detect --check found a spun document; 2 usage error
+(nothing done); 3 some documents failed (the others were processed); 130 interrupted"""
 
 
-def _restorer(args: argparse.Namespace) -> Restorer:
-    options = {}
+# -- configuration ---------------------------------------------------------------------------
+
+
+def _config(args: argparse.Namespace) -> Config:
+    """The Config named by the options present on this subcommand."""
+    options: dict[str, Any] = {}
     if getattr(args, "threshold", None) is not None:
         options["threshold"] = args.threshold
+    if getattr(args, "spin_threshold", None) is not None:
+        options["spin_threshold"] = args.spin_threshold
     if getattr(args, "lexicon", None):
-        options["lexicons"] = tuple(args.lexicon)
+        options["lexicons"] = tuple(os.path.abspath(p) for p in args.lexicon)  # workers may run elsewhere
+    if getattr(args, "no_bundled_lexicon", False):
+        options["bundled_lexicon"] = False
     if getattr(args, "protect", None):
         options["protect"] = frozenset(args.protect)
     if getattr(args, "no_context", False):
         options["context"] = False
     if getattr(args, "model", None):
-        options["model_path"] = args.model
-    return Restorer(Config().replace(**options))
+        options["model_path"] = os.path.abspath(args.model)
+    return Config().replace(**options)
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threshold", type=float, help="minimum confidence of an edit, 0-1 (default 0.5)")
-    p.add_argument("--lexicon", action="append", metavar="TSV", help="extra lexicon file (repeatable)")
-    p.add_argument("--protect", action="append", choices=["quotes", "names"], help="never edit these spans")
-    p.add_argument("--no-context", action="store_true", help="do not use the context model")
-    p.add_argument("--model", metavar="FILE", help="context model built with 'despin build-model'")
+def _restorer(args: argparse.Namespace) -> Restorer:
+    return Restorer(_config(args))
+
+
+def _batch_options(args: argparse.Namespace) -> BatchOptions:
+    return BatchOptions(
+        output=getattr(args, "output", None),
+        in_place=getattr(args, "in_place", False),
+        resume=getattr(args, "resume", False),
+        include=tuple(args.include or ()),
+        exclude=tuple(args.exclude or ()),
+        jsonl=args.jsonl,
+        field=args.field,
+        errors=args.errors,
+        explain=getattr(args, "explain", None),
+        diff=getattr(args, "diff", False),
+        color=_use_color(getattr(args, "color", "never"), sys.stdout),
+        jobs=args.jobs if args.jobs is not None else (os.cpu_count() or 1),
+    )
+
+
+def _isatty(stream: IO[Any]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _use_color(choice: str, stream: IO[Any]) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    return _isatty(stream) and not os.environ.get("NO_COLOR")
+
+
+def _progress(args: argparse.Namespace) -> ProgressFactory | None:
+    """A tqdm bar on stderr, if tqdm is installed, stderr is a terminal and not --quiet."""
+    if args.quiet or not _isatty(sys.stderr):
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+
+    def make(total: int) -> Any:
+        kw = dict(total=total or None, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
+                  leave=False, dynamic_ncols=True)
+        try:
+            return tqdm(delay=0.5, **kw)  # no bar for short runs
+        except (TypeError, KeyError):  # tqdm without delay=
+            return tqdm(**kw)
+
+    return make
+
+
+def _print_summary(args: argparse.Namespace, summary: Summary, detect: bool) -> None:
+    if not args.quiet:
+        print(f"despin: {summary.line(detect)}", file=sys.stderr)
+
+
+# -- restore ---------------------------------------------------------------------------------
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    summary = run_restore(args.paths, _restorer(args), _batch_options(args), progress=_progress(args))
+    _print_summary(args, summary, detect=False)
+    return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+# -- detect ----------------------------------------------------------------------------------
+
+_CSV_COLUMNS = ("path", "line", "id", "status", "score", "spun", "words", "spun_forms", "per_1000_words",
+                "artifacts", "error")
+
+
+def _detect_row(res: DocumentResult) -> dict[str, Any]:
+    rep = res.report or {}
+    score = rep.get("score")
+    per_1000 = rep.get("per_1000_words")
+    return {
+        "path": res.display,
+        "line": res.line,
+        "id": res.doc_id,
+        "status": res.status,
+        "score": round(score, 4) if score is not None else None,
+        "spun": rep.get("spun"),
+        "words": rep.get("words"),
+        "spun_forms": rep.get("spun_forms"),
+        "per_1000_words": round(per_1000, 2) if per_1000 is not None else None,
+        "artifacts": rep.get("artifacts"),
+        "error": res.message if res.status in ("skipped", "failed") else None,
+    }
+
+
+class _RowWriter:
+    """Detect results as an aligned table, CSV or JSONL on stdout."""
+
+    def __init__(self, fmt: str, stream: IO[str]):
+        self.fmt = fmt
+        self.stream = stream
+        self._csv = csv.writer(stream, lineterminator="\n") if fmt == "csv" else None
+        if fmt == "table":
+            stream.write(f"{'score':>6}  {'verdict':<7}  {'words':>7}  {'spun/1k':>7}  document\n")
+        elif self._csv is not None:
+            self._csv.writerow(_CSV_COLUMNS)
+
+    def __call__(self, res: DocumentResult) -> None:
+        if self.fmt == "table":
+            self.stream.write(self._table_line(res))
+            return
+        row = _detect_row(res)
+        if self._csv is not None:
+            self._csv.writerow(["" if row[c] is None else row[c] for c in _CSV_COLUMNS])
+        elif self.fmt == "jsonl":
+            self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    @staticmethod
+    def _table_line(res: DocumentResult) -> str:
+        rep = res.report
+        if rep is None:
+            return f"{'-':>6}  {res.status:<7}  {'-':>7}  {'-':>7}  {res.where}\n"
+        return (f"{rep['score']:>6.3f}  {res.status:<7}  {rep['words']:>7}  "
+                f"{rep['per_1000_words']:>7.1f}  {res.where}\n")
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    writer = _RowWriter(args.format, sys.stdout)
+    summary = run_detect(args.paths, _restorer(args), _batch_options(args), on_result=writer,
+                         progress=_progress(args))
+    sys.stdout.flush()
+    _print_summary(args, summary, detect=True)
+    if args.check and summary.spun:
+        return EXIT_SPUN
+    return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+# -- eval and build-model (unchanged behaviour) ----------------------------------------------
 
 
 def _read_input(path: str) -> str:
@@ -49,28 +202,6 @@ def _read_input(path: str) -> str:
         return sys.stdin.read()
     with open(path, encoding="utf-8") as fh:
         return fh.read()
-
-
-def cmd_restore(args: argparse.Namespace) -> int:
-    r = _restorer(args)
-    for path in args.paths:
-        text = _read_input(path)
-        res = r.restore_and_explain(text)
-        sys.stdout.write(res.text)
-        if args.explain:
-            for e in res.edits:
-                print(json.dumps(e.to_dict(), ensure_ascii=False), file=sys.stderr)
-    return 0
-
-
-def cmd_detect(args: argparse.Namespace) -> int:
-    r = _restorer(args)
-    any_spun = False
-    for path in args.paths:
-        rep = r.detect(_read_input(path))
-        any_spun |= rep.spun
-        print(f"{path}\t{rep.score:.3f}\t{'spun' if rep.spun else 'clean'}\t{rep.per_1000_words:.1f}")
-    return 1 if args.check and any_spun else 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -126,21 +257,105 @@ def cmd_build_model(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- parser ----------------------------------------------------------------------------------
+
+
+def _unit_float(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0.0 <= x <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {value}")
+    return x
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return n
+
+
+def _add_lexicon_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lexicon", action="append", metavar="TSV", help="extra lexicon file (repeatable)")
+    p.add_argument("--no-bundled-lexicon", action="store_true",
+                   help="do not load the lexicon shipped with despin (use only --lexicon files)")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threshold", type=_unit_float, help="minimum confidence of an edit, 0-1 (default 0.5)")
+    _add_lexicon_options(p)
+    p.add_argument("--protect", action="append", choices=["quotes", "names"], help="never edit these spans")
+    p.add_argument("--no-context", action="store_true", help="do not use the context model")
+    p.add_argument("--model", metavar="FILE", help="context model built with 'despin build-model'")
+
+
+def _add_input_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("input")
+    g.add_argument("--include", action="append", metavar="GLOB",
+                   help="in folders, read only files matching GLOB (relative path or name; repeatable)")
+    g.add_argument("--exclude", action="append", metavar="GLOB",
+                   help="in folders, skip files and folders matching GLOB (repeatable)")
+    g.add_argument("--jsonl", action="store_true",
+                   help="read every input as JSONL, one document per line (implied for *.jsonl, *.ndjson)")
+    g.add_argument("--field", default="text", help="the JSONL field holding the text (default: text)")
+    g.add_argument("--errors", choices=ERROR_POLICIES, default="strict",
+                   help="invalid UTF-8: strict fails the document (default); replace (U+FFFD) or ignore "
+                        "(drop the bytes) process it with a warning")
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("running")
+    g.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
+                   help="worker processes (default: all cores)")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="despin", description="Restore article-spun text to its original wording.")
+    p = argparse.ArgumentParser(prog="despin", description="Restore article-spun text to its original wording.",
+                                epilog=_EXIT_CODES)
     p.add_argument("--version", action="version", version=f"despin {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    r = sub.add_parser("restore", help="restore spun text")
-    r.add_argument("paths", nargs="+", help="files, or - for stdin")
-    r.add_argument("--explain", action="store_true", help="write the edits as JSON lines to stderr")
+    r = sub.add_parser(
+        "restore", help="restore spun text", epilog=_EXIT_CODES,
+        description="Restore files, folders (mirrored into -o FOLDER), stdin (-) or JSONL. "
+                    "A single input without -o goes to stdout. Inputs are never overwritten "
+                    "unless --in-place; outputs appear atomically.")
+    r.add_argument("paths", nargs="+", metavar="PATH", help="files, folders, or - for stdin")
+    out = r.add_argument_group("output")
+    out.add_argument("-o", "--output", metavar="OUT",
+                     help="output file (one input) or folder (several inputs, or a folder)")
+    out.add_argument("--in-place", action="store_true",
+                     help="write restored files over themselves, keeping FILE.bak (FILE.bak.1, ... if taken)")
+    out.add_argument("--resume", action="store_true",
+                     help="skip documents whose output already exists (finish an interrupted run)")
+    out.add_argument("--explain", metavar="FILE", help="write every edit to FILE as JSON lines")
+    out.add_argument("--diff", action="store_true",
+                     help="show a word diff of each restored document on stdout (without -o: only the diff)")
+    out.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                     help="colour the diff (default: auto, when stdout is a terminal)")
+    _add_input_options(r)
+    _add_run_options(r)
     _add_common(r)
+    r.add_argument("--spin-threshold", type=_unit_float,
+                   help="document spin score from which ordinary words are restored (default 0.5)")
     r.set_defaults(func=cmd_restore)
 
-    d = sub.add_parser("detect", help="score how spun texts look")
-    d.add_argument("paths", nargs="+")
-    d.add_argument("--check", action="store_true", help="exit 1 if any text is spun")
-    _add_common(d)
+    d = sub.add_parser("detect", help="score how spun texts look", epilog=_EXIT_CODES,
+                       description="A spin score per document (file, stdin, or JSONL line).")
+    d.add_argument("paths", nargs="+", metavar="PATH", help="files, folders, or - for stdin")
+    d.add_argument("--format", choices=["table", "csv", "jsonl"], default="table", help="output format")
+    d.add_argument("--threshold", dest="spin_threshold", type=_unit_float,
+                   help="document spin score at and above which a document is spun (default 0.5)")
+    d.add_argument("--check", action="store_true", help="exit 1 if any document is spun, 0 if none")
+    _add_input_options(d)
+    _add_run_options(d)
+    _add_lexicon_options(d)
     d.set_defaults(func=cmd_detect)
 
     e = sub.add_parser("eval", help="evaluate against gold originals and clean text")
@@ -163,19 +378,35 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _quiet_broken_pipe() -> None:
+    """After stdout's reader went away: stop Python complaining when it flushes at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors: return instead of exiting
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         return args.func(args)
     except DespinError as exc:
         print(f"despin: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:
+        print("despin: interrupted; every output written is complete (--resume continues)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
-        return 0
+        _quiet_broken_pipe()
+        return EXIT_OK
     except OSError as exc:
         print(f"despin: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

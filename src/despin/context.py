@@ -7,14 +7,17 @@ and how often every word occurs. Keys are 64-bit BLAKE2b hashes of the
 strings in sorted arrays, so the file is compact, loads in milliseconds with
 no unpickling, and is looked up with binary search.
 
-The fit of a unit u between a left word L and a right word R is its smoothed
-pointwise association with both::
+For a literal form f and a candidate original o with a neighbour w (the
+word before, and separately the word after), the evidence is the
+confusion-set ratio::
 
-    log P(u | L) / P(u)  +  log P(R | u) / P(R)
+    log [ (c(w, o) + K s_o) / (c(w, f) + K s_f) ] - log [ s_o / s_f ]
 
-with Dirichlet smoothing (``MU``). Scoring compares the fit of the original
-with the fit of the literal text; units the model did not count give no
-evidence (None).
+where s_o, s_f are the shares of o and f among their joint occurrences and K
+a pseudo-count: with no pair observed it is exactly 0, and the overall
+frequency of the two forms (already in the lexicon prior) is not counted
+twice. Each side is clipped to +-3 nats. Units the model did not count give
+no evidence.
 
 File format ``despin-model 1``: the 8 bytes ``DESPINM1``, a little-endian
 uint32 header length, a UTF-8 JSON header, then the arrays named in the
@@ -39,13 +42,14 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelError
-from .tokenize import Tokens, joinable
+from .tokenize import WORD_RE, Tokens, joinable
 
 __all__ = ["ContextModel", "load_model", "bundled_model_path", "key_hash", "MAGIC", "FORMAT_VERSION"]
 
 MAGIC = b"DESPINM1"
 FORMAT_VERSION = 1
-MU = 50.0
+KAPPA = 2.0  # pseudo-count that pulls both sides towards "no evidence"
+SIDE_CLIP = 3.0  # nats one neighbour can contribute
 BOUNDARY = "<s>"
 _ARRAYS = ("uni_keys", "uni_counts", "pair_keys", "pair_counts", "unit_keys", "unit_counts")
 
@@ -94,32 +98,44 @@ class ContextModel:
     def pair_count(self, key: str) -> int:
         return self._get(self._pk, self._pc, key_hash(key))
 
-    def association(self, left: str, unit: str, right: str) -> float | None:
-        """Smoothed log-association of ``unit`` with its neighbours; None if unit is unknown."""
-        cu = self.unit_count(unit)
-        if cu is None:
-            return None
-        n = self.n_tokens
-        p_u = (cu + 0.5) / n
-        c_l = self.word_count(left) if left != BOUNDARY else 0
-        score = 0.0
-        if c_l:
-            p_u_l = (self.pair_count(left_key(left, unit)) + MU * p_u) / (c_l + MU)
-            score += math.log(p_u_l / p_u)
-        c_r = self.word_count(right) if right != BOUNDARY else 0
-        if c_r:
-            p_r = (c_r + 0.5) / n
-            p_r_u = (self.pair_count(right_key(unit, right)) + MU * p_r) / (cu + MU)
-            score += math.log(p_r_u / p_r)
-        return score
+    def _side(self, key_o: str, key_f: str, share_o: float) -> float:
+        """Log-ratio of how much more often the original than the literal form
+        occurs with one neighbour, relative to their overall ratio; 0 without data."""
+        c_o = self.pair_count(key_o)
+        c_f = self.pair_count(key_f)
+        if c_o == 0 and c_f == 0:
+            return 0.0
+        share_f = 1.0 - share_o
+        return math.log(((c_o + KAPPA * share_o) / (c_f + KAPPA * share_f)) * (share_f / share_o))
 
-    def fit(self, tokens: Tokens, i: int, j: int, phrase: str) -> float:
-        """Fit of ``phrase`` in place of tokens i..j (0.0 when the model knows nothing)."""
+    def advantage(self, left: str, literal: str, original: str, right: str) -> float:
+        """Log-likelihood ratio (nats) that the neighbours belong to ``original`` rather
+        than ``literal``; 0.0 when the model has no evidence either way."""
+        n_f = self.unit_count(literal)
+        n_o = self.unit_count(original)
+        if n_f is None or n_o is None:
+            return 0.0
+        share_o = (n_o + 0.5) / (n_o + n_f + 1.0)
+        adv = 0.0
+        if left != BOUNDARY:
+            adv += _clip(self._side(left_key(left, original), left_key(left, literal), share_o))
+        if right != BOUNDARY:
+            adv += _clip(self._side(right_key(original, right), right_key(literal, right), share_o))
+        return adv
+
+    def advantage_at(self, tokens: Tokens, i: int, j: int, literal: str, original: str) -> float:
+        """:meth:`advantage` for ``original`` in place of tokens i..j of ``tokens``."""
         left = tokens.lows[i - 1] if i > 0 and joinable(tokens, i - 1) else BOUNDARY
         right = tokens.lows[j] if j < len(tokens.lows) and joinable(tokens, j - 1) else BOUNDARY
-        unit = " ".join(phrase.lower().split())
-        a = self.association(left, unit, right)
-        return 0.0 if a is None else a
+        return self.advantage(left, _unit(literal), _unit(original), right)
+
+
+def _unit(phrase: str) -> str:
+    return " ".join(WORD_RE.findall(phrase.lower()))
+
+
+def _clip(x: float) -> float:
+    return max(-SIDE_CLIP, min(SIDE_CLIP, x))
 
 
 def _read(path: str) -> ContextModel:

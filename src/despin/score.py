@@ -31,8 +31,8 @@ _CONTEXT_CLIP = 4.0
 
 
 class ContextScorer(Protocol):
-    def fit(self, tokens: Tokens, i: int, j: int, phrase: str) -> float:
-        """Log-association of ``phrase`` (replacing tokens i..j) with its neighbours."""
+    def advantage_at(self, tokens: Tokens, i: int, j: int, literal: str, original: str) -> float:
+        """Evidence (nats) that ``original`` rather than ``literal`` belongs at tokens i..j."""
 
 
 @dataclass
@@ -59,10 +59,10 @@ def _choose_original(
     """The best original for a candidate and its context advantage over the literal form (nats)."""
     if model is None or c.i < 0:
         return c.originals[0], 0.0
-    literal = model.fit(tokens, c.i, c.j, tokens.text[c.start : c.end])
+    literal = tokens.text[c.start : c.end]
     best, best_score, best_adv = c.originals[0], -math.inf, 0.0
     for rank, o in enumerate(c.originals):
-        adv = model.fit(tokens, c.i, c.j, o) - literal
+        adv = model.advantage_at(tokens, c.i, c.j, literal, o)
         s = adv - 0.7 * rank  # earlier originals are more likely a priori
         if s > best_score:
             best, best_score, best_adv = o, s, adv
