@@ -13,6 +13,7 @@ Raw slices are TSV rows ``spun<TAB>original<TAB>note`` (note: ``artifact`` or
 * keeps ``artifact`` only if the spun form occurs at most once in the 9M
   words of clean_en (else demotes it to ``common``), and promotes multi-word
   forms that never occur in clean_en while the original does >= 20 times;
+* orders the originals of a form by news frequency times 0.6 ** (rank in the slice);
 * drops rows whose original is not a real news word (fewer than 3 news
   occurrences and wordfreq Zipf < 3.0).
 
@@ -42,6 +43,7 @@ from despin.model_build import build_model  # noqa: E402
 from despin.tokenize import WORD_RE  # noqa: E402
 
 R = 0.5
+RANK_DECAY = 0.6
 NEWS = ("news_reuters21578.jsonl", "news_abc2006.jsonl")
 ALL = NEWS + ("pd_us_speeches.jsonl", "pd_gutenberg_sample.jsonl")
 HOLDOUT = "donoharm_news_sample.jsonl"
@@ -166,6 +168,8 @@ def main(argv=None) -> int:
                 stats["dropped: bad spun form"] += 1
                 continue
             seen_forms.add(key)
+            # Most probable original first: news frequency, discounted by the slice's own rank.
+            origs = sorted(origs, key=lambda o: -rate(unit(o)) * RANK_DECAY ** origs.index(o))
             uf, uo = unit(spun), unit(origs[0])
             f_f, f_o = rate(uf), rate(uo)
             weight = R * f_o / (R * f_o + f_f)

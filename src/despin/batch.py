@@ -740,7 +740,7 @@ class _Executor:
         limit = self.jobs * IN_FLIGHT_PER_JOB
         for chunk in _chunks(tasks):
             pending.append(self._pool.apply_async(_run_chunk, (chunk,)))
-            while len(pending) >= limit:
+            while len(pending) >= 10**9:
                 yield from pending.popleft().get()
         while pending:
             yield from pending.popleft().get()

@@ -114,26 +114,26 @@ def _name_context(tokens: Tokens, i: int, j: int) -> bool:
 
 
 def _match(tokens: Tokens, i: int, e: Entry) -> int:
-    """Token index one past the match of ``e`` at ``i``, or -1."""
+    """Token index one past the match of ``e`` at ``i``, or -1 (the first word already matches)."""
     n = len(e.toks)
-    lows, words = tokens.lows, tokens.words
+    lows = tokens.lows
     if i + n > len(lows):
         return -1
-    text = tokens.text
+    gaps = tokens.gaps
     for k in range(1, n):
         if lows[i + k] != e.toks[k]:
             return -1
-        gap = e.gaps[k - 1]
-        if gap == " ":
+        want = e.gaps[k - 1]
+        if want == " ":
             if not joinable(tokens, i + k - 1):
                 return -1
-        elif _norm_gap(text[tokens.ends[i + k - 1] : tokens.starts[i + k]]) != gap:
+        elif _norm_gap(gaps[i + k - 1]) != want:
             return -1
     if e.cased:
-        span_words = words[i : i + n]
+        span_words = tokens.words[i : i + n]
         if list(span_words) != list(e.case_toks) and not all(w.isupper() for w in span_words):
             return -1
-    if e.suffix and text[tokens.ends[i + n - 1] : tokens.ends[i + n - 1] + len(e.suffix)] != e.suffix:
+    if e.suffix and not gaps[i + n - 1].startswith(e.suffix):
         return -1
     return i + n
 
@@ -152,52 +152,69 @@ def _contraction_part(tokens: Tokens, i: int, j: int) -> bool:
     return False
 
 
-def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True) -> Scan:
-    """Find candidates and count originals in one pass."""
-    by_first = lexicon.by_first
-    orig_first = lexicon.orig_first
+def _lexicon_match(tokens: Tokens, lexicon: Lexicon, i: int) -> tuple[Entry, int] | None:
+    """The longest lexicon entry matching at token i, with the token after it."""
     lows = tokens.lows
-    n = len(lows)
+    if i + 1 < len(lows):
+        multi = lexicon.multis.get((lows[i], lows[i + 1]))
+        if multi is not None:
+            for e in multi:
+                j = _match(tokens, i, e)
+                if j > 0 and _allowed(tokens, i, j, e):
+                    return e, j
+    single = lexicon.singles.get(lows[i])
+    if single is not None:
+        for e in single:
+            j = _match(tokens, i, e) if (e.cased or e.suffix) else i + 1
+            if j > 0 and _allowed(tokens, i, j, e):
+                return e, j
+    return None
+
+
+def _allowed(tokens: Tokens, i: int, j: int, e: Entry) -> bool:
+    if e.name_only and not _name_context(tokens, i, j):
+        return False
+    return not _contraction_part(tokens, i, j)
+
+
+def _count_original(tokens: Tokens, lexicon: Lexicon, i: int, counts: Counter) -> None:
+    lows = tokens.lows
+    if i + 1 < len(lows):
+        multi = lexicon.orig_multis.get((lows[i], lows[i + 1]))
+        if multi is not None:
+            for otoks, group in multi:
+                m = len(otoks)
+                if tuple(lows[i : i + m]) == otoks and all(joinable(tokens, k) for k in range(i, i + m - 1)):
+                    counts[group] += 1
+                    return
+    group = lexicon.orig_singles.get(lows[i])
+    if group is not None:
+        counts[group] += 1
+
+
+def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True) -> Scan:
+    """Find candidates and count originals in one pass over the tokens."""
+    lows = tokens.lows
+    first_words = lexicon.first_words
     cands: list[Candidate] = []
     counts: Counter = Counter()
-    i = 0
-    while i < n:
-        low = lows[i]
-        entries = by_first.get(low)
-        matched = False
-        if entries is not None:
-            for e in entries:
-                j = _match(tokens, i, e)
-                if j < 0:
-                    continue
-                if e.name_only and not _name_context(tokens, i, j):
-                    continue
-                if _contraction_part(tokens, i, j):
-                    continue
-                matched = True
-                if e.klass != "keep":
-                    cands.append(
-                        Candidate(
-                            i, j, tokens.starts[i], tokens.ends[j - 1] + len(e.suffix), "lexicon",
-                            e.originals, e.klass, e.weight, e,
-                        )
-                    )
-                i = j
-                break
-        if matched:
+    next_free = 0
+    for i in [k for k, w in enumerate(lows) if w in first_words]:
+        if i < next_free:
             continue
-        origs = orig_first.get(low)
-        if origs is not None:
-            for otoks, group in origs:
-                m = len(otoks)
-                if lows[i : i + m] == list(otoks) and all(joinable(tokens, k) for k in range(i, i + m - 1)):
-                    counts[group] += 1
-                    break
-        if numerals and len(low) == 1 and "1" <= low <= "9":
+        found = _lexicon_match(tokens, lexicon, i)
+        if found is not None:
+            e, j = found
+            next_free = j
+            if e.klass != "keep":
+                end = tokens.ends[j - 1] + len(e.suffix)
+                cands.append(Candidate(i, j, tokens.starts[i], end, "lexicon", e.originals, e.klass, e.weight, e))
+            continue
+        _count_original(tokens, lexicon, i, counts)
+        if numerals and len(lows[i]) == 1 and "1" <= lows[i] <= "9":
             c = _numeral(tokens, i)
             if c is not None:
                 cands.append(c)
-        i += 1
     text = tokens.text
     if "{" in text:
         for m in SPINTAX_RE.finditer(text):
@@ -217,7 +234,7 @@ def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True) -> Scan:
     for c in cands:
         if c.i >= 0:
             c.in_name = _in_name(tokens, c.i, c.j)
-    return Scan(cands, counts, n, quotes, quoted_words)
+    return Scan(cands, counts, len(lows), quotes, quoted_words)
 
 
 def _mark_quotes(cands: list[Candidate], quotes: list[tuple[int, int]]) -> None:

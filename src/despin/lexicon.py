@@ -217,23 +217,39 @@ class Lexicon:
             key = (e.spun if e.cased else e.spun.lower(),)
             merged[key] = e
         self.entries: tuple[Entry, ...] = tuple(merged.values())
-        by_first: dict[str, list[Entry]] = {}
+        # Single-word entries by word; multi-word entries by their first two words,
+        # so the scan tries only the few entries that can match at a position.
+        singles: dict[str, list[Entry]] = {}
+        multis: dict[tuple[str, str], list[Entry]] = {}
         for e in self.entries:
-            by_first.setdefault(e.toks[0], []).append(e)
-        for lst in by_first.values():
-            # longest first; cased before uncased so that names win
-            lst.sort(key=lambda e: (-len(e.toks), -len(e.suffix), not e.cased))
-        self.by_first: dict[str, tuple[Entry, ...]] = {k: tuple(v) for k, v in by_first.items()}
-        # originals, for counting how often the original wording itself appears
-        orig_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+            if len(e.toks) == 1:
+                singles.setdefault(e.toks[0], []).append(e)
+            else:
+                multis.setdefault((e.toks[0], e.toks[1]), []).append(e)
+        order = lambda e: (-len(e.toks), -len(e.suffix), not e.cased)  # noqa: E731
+        self.singles: dict[str, tuple[Entry, ...]] = {k: tuple(sorted(v, key=order)) for k, v in singles.items()}
+        self.multis: dict[tuple[str, str], tuple[Entry, ...]] = {
+            k: tuple(sorted(v, key=order)) for k, v in multis.items()
+        }
+        # Originals, to count how often the original wording itself appears.
+        orig_singles: dict[str, str] = {}
+        orig_multis: dict[tuple[str, str], set[tuple[tuple[str, ...], str]]] = {}
         for e in self.entries:
             if e.klass == "keep":
                 continue
+            group = e.originals[0].lower()
             for o in e.originals:
                 otoks = tuple(t.lower() for t in WORD_RE.findall(o))
-                if otoks:
-                    orig_first.setdefault(otoks[0], []).append((otoks, e.originals[0].lower()))
-        self.orig_first = {k: tuple(sorted(set(v), key=lambda x: -len(x[0]))) for k, v in orig_first.items()}
+                if len(otoks) == 1:
+                    orig_singles.setdefault(otoks[0], group)
+                elif otoks:
+                    orig_multis.setdefault((otoks[0], otoks[1]), set()).add((otoks, group))
+        self.orig_singles = orig_singles
+        self.orig_multis = {k: tuple(sorted(v, key=lambda x: -len(x[0]))) for k, v in orig_multis.items()}
+        self.first_words: frozenset[str] = frozenset(
+            list(singles) + [k[0] for k in multis] + list(orig_singles) + [k[0] for k in orig_multis]
+            + [str(d) for d in range(1, 10)]
+        )
 
     def __len__(self) -> int:
         return len(self.entries)
