@@ -94,3 +94,39 @@ def test_compose_equals_applying_in_turn(data):
     assert apply_edits(text, combined) == apply_edits(mid, second)
     starts = [e.start for e in combined]
     assert starts == sorted(starts)
+
+
+def _full_path_edits(restorer, text):
+    """The slow reference: scan, detect, score and decide with no gate."""
+    from despin.candidates import scan
+    from despin.decide import decide
+    from despin.detect import spin_report
+    from despin.score import score_candidates
+    from despin.tokenize import tokenize
+
+    tokens = tokenize(text)
+    found = scan(tokens, restorer.lexicon, restorer.config.numerals)
+    report = spin_report(found, restorer.lexicon, restorer.config.spin_threshold)
+    scored = score_candidates(tokens, found.candidates, report, None)
+    return decide(scored, restorer.config.threshold, [])
+
+
+@SETTINGS
+@given(texts)
+def test_fast_gate_never_hides_an_edit(text):
+    from despin.detect import may_need_edits
+
+    if not may_need_edits(text, SMALL.lexicon, SMALL.config.spin_threshold):
+        assert _full_path_edits(SMALL, text) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["stated", "officers", "mentioned", "in response to", "firm", "said", "the", "yr",
+                                 "Chilly Conflict", "authorities", "navy", "warfare", "meals", "assist", "."]),
+                max_size=300).map(" ".join))
+def test_fast_gate_never_hides_an_edit_default_lexicon(text):
+    from despin.detect import may_need_edits
+
+    r = despin.Restorer(context=False)
+    if not may_need_edits(text, r.lexicon, r.config.spin_threshold):
+        assert _full_path_edits(r, text) == []

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import regex
 
 from .candidates import quote_spans, scan
 from .config import Config
 from .decide import decide
-from .detect import SpinReport, spin_report
+from .detect import SpinReport, may_need_edits, spin_report
 from .edits import Edit, apply_edits, compose
 from .errors import InputError
 from .lexicon import Lexicon, load_lexicon
@@ -26,17 +25,33 @@ _URL_RE = regex.compile(r"(?:https?://|www\.)[^\s<>\"]+|[\w.+-]+@[\w-]+\.[\w.-]+
 _MAX_PASSES = 3
 
 
-@dataclass(frozen=True)
 class Restored:
-    """The result of :func:`restore_and_explain`."""
+    """The result of :func:`restore_and_explain`: ``text``, ``edits`` and the
+    input's spin ``report`` (computed on first access when restoring took the
+    fast path for text that needs no edits)."""
 
-    text: str
-    edits: tuple[Edit, ...]
-    report: SpinReport
+    __slots__ = ("text", "edits", "_report", "_make_report")
+
+    def __init__(self, text: str, edits: tuple[Edit, ...], report: SpinReport | Callable[[], SpinReport]):
+        self.text = text
+        self.edits = edits
+        if isinstance(report, SpinReport):
+            self._report, self._make_report = report, None
+        else:
+            self._report, self._make_report = None, report
+
+    @property
+    def report(self) -> SpinReport:
+        if self._report is None:
+            self._report = self._make_report()  # type: ignore[misc]
+        return self._report
 
     @property
     def changed(self) -> bool:
         return bool(self.edits)
+
+    def __repr__(self) -> str:
+        return f"Restored(text={self.text!r}, edits={self.edits!r})"
 
 
 def _check_text(text: Any) -> str:
@@ -101,8 +116,12 @@ class Restorer:
         tokens = tokenize(text)
         return spin_report(scan(tokens, self.lexicon, self.config.numerals), self.lexicon, self.config.spin_threshold)
 
-    def _one_pass(self, text: str) -> tuple[list[Edit], SpinReport]:
+    def _one_pass(self, text: str) -> tuple[list[Edit], SpinReport | None]:
+        """Edits for one pass, and the spin report (None when the fast gate
+        showed that no edit is possible)."""
         cfg = self.config
+        if not may_need_edits(text, self.lexicon, cfg.spin_threshold):
+            return [], None
         tokens = tokenize(text)
         found = scan(tokens, self.lexicon, cfg.numerals)
         report = spin_report(found, self.lexicon, cfg.spin_threshold)
@@ -143,6 +162,8 @@ class Restorer:
                 break
             edits = compose(text, edits, more)
             current = apply_edits(current, more)
+        if report is None:
+            return Restored(current, tuple(edits), lambda: self.detect(text))
         return Restored(current, tuple(edits), report)
 
     def restore(self, text: str) -> str:

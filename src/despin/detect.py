@@ -23,13 +23,15 @@ article 000 (clean maximum 13.4 nats, spun minimum 48); see README
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
 from .candidates import Scan
 from .lexicon import Lexicon
+from .tokenize import tokenize
 
-__all__ = ["SpinReport", "Evidence", "spin_report", "SPIN_RATE"]
+__all__ = ["SpinReport", "Evidence", "spin_report", "may_need_edits", "SPIN_RATE"]
 
 SPIN_RATE = 0.5  # share of an original's occurrences a spinner is assumed to replace
 MIN_WEIGHT = 0.5  # only forms at least this likely to be spinner output count as evidence
@@ -191,3 +193,94 @@ def spin_report(scan: Scan, lexicon: Lexicon, threshold: float = 0.5) -> SpinRep
         quotes_spun=quotes_spun,
         names_spun=names_spun,
     )
+
+
+class _GateIndex:
+    """What the fast gate needs from a lexicon, computed once per lexicon."""
+
+    def __init__(self, lexicon: Lexicon):
+        rho = group_rho(lexicon)
+        per_form: dict[str, float] = {}
+        for g, R in rho.items():
+            R = max(R, 1e-6)
+            per_form[g] = min(math.log(((R + SPIN_RATE) / (1.0 + R)) / (R / (1.0 + R))), _PER_FORM_CAP)
+        self.per_form = per_form
+        self.word_groups: dict[str, list[str]] = {}
+        self.artifact_words: set[str] = set()
+        # multi-word forms by their anchor (longest word):
+        # (all bigrams of the form, group, is artifact, first word)
+        self.anchored: dict[str, list[tuple[tuple, str, bool, str]]] = {}
+        for e in lexicon.entries:
+            if e.klass == "keep" or (e.klass != "artifact" and e.weight < MIN_WEIGHT):
+                continue
+            g = e.originals[0].lower()
+            if len(e.toks) == 1:
+                self.word_groups.setdefault(e.toks[0], []).append(g)
+                if e.klass == "artifact":
+                    self.artifact_words.add(e.toks[0])
+            else:
+                pairs = tuple(zip(e.toks, e.toks[1:]))
+                anchor = max(e.toks, key=len)
+                self.anchored.setdefault(anchor, []).append((pairs, g, e.klass == "artifact", e.toks[0]))
+
+
+def _gate_index(lexicon: Lexicon) -> _GateIndex:
+    idx = getattr(lexicon, "_gate_index", None)
+    if idx is None:
+        idx = _GateIndex(lexicon)
+        lexicon._gate_index = idx  # type: ignore[attr-defined]
+    return idx
+
+
+_ASCII_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def _lower_words(text: str) -> list[str]:
+    """The lower-cased word tokens of ``text``, as :func:`~despin.tokenize.tokenize` finds them."""
+    if text.isascii():  # same tokens as the Unicode tokenizer, three times faster
+        return _ASCII_WORD.findall(text.lower())
+    return tokenize(text).lows
+
+
+def may_need_edits(text: str, lexicon: Lexicon, spin_threshold: float) -> bool:
+    """A fast, conservative test: False only if no edit is possible.
+
+    Uses C-level work (tokenizing the lower-cased text, set intersections,
+    Counter) instead of the token loop. Edits need an artifact or a spun
+    text; this finds every possible artifact and an upper bound of the spin
+    evidence (originals ignored, multi-word forms counted by their first
+    word), so a text it lets through may still get no edits, but one it
+    stops never would.
+    """
+    if "{" in text:
+        return True
+    idx = _gate_index(lexicon)
+    lows = _lower_words(text)
+    present = set(lows)
+    words = present & idx.word_groups.keys()
+    anchors = present & idx.anchored.keys()
+    if not words and not anchors:
+        return False
+    forms = []
+    if anchors:
+        doc_bigrams = set(zip(lows, lows[1:]))
+        for a in anchors:
+            for pairs, g, artifact, first in idx.anchored[a]:
+                if all(p in doc_bigrams for p in pairs):
+                    forms.append((g, artifact, first))
+    if not words and not forms:
+        return False
+    if words & idx.artifact_words or any(artifact for _, artifact, _ in forms):
+        return True
+    counts = Counter(lows)
+    nf: Counter = Counter()
+    for w in words:
+        for g in idx.word_groups[w]:
+            nf[g] += counts[w]
+    for g, _, first in forms:
+        nf[g] += counts[first]
+    per_form = idx.per_form
+    # quotations are capped separately in spin_report, hence twice the group cap
+    upper = sum(min(n * per_form.get(g, _PER_FORM_CAP), 2 * _GROUP_MAX) for g, n in nf.items())
+    score = _sigmoid(SCALE * (upper - DRIFT_PER_1000 * len(lows) / 1000.0 - OFFSET))
+    return score >= spin_threshold
