@@ -385,6 +385,12 @@ def test_eval_still_works(cli, tmp_path, capsys):
     assert fields[0] == "x" and fields[3] == "0.0000" and fields[5] == "2"  # perfect restoration, 2 edits
 
 
+def test_eval_clean_still_works(cli, tmp_path, capsys):
+    write(tmp_path / "clean.jsonl", '{"id": "c1", "text": "Nothing to restore."}\n{"id": "c2", "text": "A satellite tv for pc."}\n')
+    assert cli("eval", "--clean", "clean.jsonl") == 0
+    assert capsys.readouterr().out.startswith("clean clean.jsonl: 2 docs, 8 words, 1 edits")
+
+
 def test_options_map_to_config():
     from despin.cli import _batch_options, _config
 

@@ -284,25 +284,33 @@ def test_detect_reports_bad_documents_as_rows(cli, tmp_path, capsys):
 
 
 def test_sigkill_mid_run_then_resume(tmp_path):
-    """Kill a run while it writes: every output under its final name is complete; --resume finishes."""
+    """Kill a run while a JSONL output is being written: nothing appears under a final name
+    half-written, and --resume removes the dead run's temporary and finishes the job."""
     write(tmp_path / "lex.tsv", LEXICON)
-    n, repeat = 8, 3000  # 8 documents of ~200 kB: a couple of seconds in all
-    for i in range(n):
-        write(tmp_path / f"in/{i}.txt", SPUN * repeat)
+    write(tmp_path / "in/a.txt", SPUN)
+    record = '{"text": "The satellite tv for pc was launched during the chilly conflict."}\n'
+    write(tmp_path / "in/b.jsonl", record * 8000)  # ~0.5 MB: streams for a while
     args = [sys.executable, "-m", "despin", "restore", "in", "-o", "out", "--lexicon", "lex.tsv",
             "--no-bundled-lexicon", "--no-context", "-j", "1", "-q"]
     proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    out = tmp_path / "out"
     deadline = time.monotonic() + 60
+    killed = False
     while proc.poll() is None and time.monotonic() < deadline:
-        if (tmp_path / "out/0.txt").exists():
+        if out.is_dir() and any(is_temp_name(p.name) and p.name.startswith(".b.jsonl.") for p in out.iterdir()):
             proc.send_signal(signal.SIGKILL)
+            killed = True
             break
-        time.sleep(0.005)
+        time.sleep(0.002)
     proc.wait(timeout=60)
-    expected = (RESTORED * repeat).encode()
-    done = tree(tmp_path / "out")
-    finals = {k: v for k, v in done.items() if not is_temp_name(k.rsplit("/", 1)[-1])}
-    assert finals and all(v == expected for v in finals.values())  # never a half-written output
-    resumed = subprocess.run([*args, "--resume"], cwd=tmp_path, capture_output=True, timeout=120)
+    restored_record = '{"text": "' + RESTORED.strip() + '"}\n'
+    expected = {"a.txt": RESTORED.encode(), "b.jsonl": (restored_record * 8000).encode()}
+    if killed:
+        left = tree(out)
+        assert {name: data for name, data in left.items() if not is_temp_name(name)} == {"a.txt": expected["a.txt"]}
+        assert [name for name in left if is_temp_name(name)] != []  # b.jsonl exists only as a temporary
+    resumed = subprocess.run([*args[:-1], "--resume"], cwd=tmp_path, capture_output=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
-    assert tree(tmp_path / "out") == {f"{i}.txt": expected for i in range(n)}
+    assert tree(out) == expected
+    if killed:
+        assert b"removed 1 stale temporary file" in resumed.stderr

@@ -3,7 +3,9 @@ in bounded memory; the progress bar appears only when it should."""
 
 from __future__ import annotations
 
+import io
 import itertools
+import os
 import pickle
 import subprocess
 import sys
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from despin import Config, Restorer, batch
+from despin import Config, Restorer, batch_work
 from despin.batch import BatchOptions, run_restore
 from despin.cli import main
 
@@ -107,12 +109,35 @@ def test_detect_rows_keep_input_order_with_jobs(tmp_path, lexicon, monkeypatch, 
 
 
 def test_job_pickles_as_configuration_only(restorer):
-    restorer.lexicon  # loaded here, but not sent to workers
-    job = batch.Job(restorer, detect=False)
+    assert len(restorer.lexicon) == 2  # loaded here, but not sent to workers
+    job = batch_work.Job(restorer, detect=False)
     data = pickle.dumps(job)
     assert len(data) < 2000
     again = pickle.loads(data)
     assert again.restorer.config == restorer.config and again.restorer._lexicon is None
+
+
+def test_a_worker_dying_fails_only_its_document(tmp_path, lexicon, monkeypatch, capsys):
+    """A document that kills its worker process (as an out-of-memory kill would) fails alone."""
+    monkeypatch.chdir(tmp_path)
+    for i in range(12):
+        write(tmp_path / f"in/{i:02}.txt", "die\n" if i == 5 else SPUN)
+    write(tmp_path / "in/z.jsonl", '{"text": "satellite tv for pc"}\n{"text": "die"}\n{"text": "chilly conflict"}\n')
+    real = Restorer.restore_and_explain
+
+    def fatal(self, text):
+        if text.startswith("die"):
+            os._exit(9)  # in the worker: gone without a word
+        return real(self, text)
+
+    monkeypatch.setattr(Restorer, "restore_and_explain", fatal)  # inherited by forked workers
+    assert main(cli_args(lexicon, "restore", "in", "-o", "out", "-j", "2")) == 3
+    out = tree(tmp_path / "out")
+    assert sorted(out) == [f"{i:02}.txt" for i in range(12) if i != 5] + ["z.jsonl"]
+    assert out["z.jsonl"] == b'{"text": "satellite"}\n{"text": "die"}\n{"text": "cold war"}\n'
+    err = capsys.readouterr().err
+    assert "05.txt: failed: the worker process died on it" in err and "z.jsonl:2: failed: the worker" in err
+    assert "15 documents read: 13 restored, 0 unchanged, 0 skipped, 2 failed" in err
 
 
 # -- bounded memory ---------------------------------------------------------------------------------
@@ -121,15 +146,15 @@ def test_job_pickles_as_configuration_only(restorer):
 def test_parallel_executor_reads_ahead_only_a_few_chunks(restorer):
     pulled = 0
 
-    def endless_lines():
+    def many_lines():
         nonlocal pulled
-        for i in itertools.count(1):
+        for i in range(1, 20_001):
             pulled += 1
-            yield batch._LineTask(0, "x.jsonl", i, b'{"text": "satellite tv for pc"}\n')
+            yield batch_work.LineTask(0, "x.jsonl", i, b'{"text": "satellite tv for pc"}\n')
 
-    bound = (2 * batch.IN_FLIGHT_PER_JOB + 1) * batch.CHUNK_ITEMS
-    with batch._Executor(batch.Job(restorer, detect=False), 2) as executor:
-        results = executor.map(endless_lines())
+    bound = (2 * batch_work.IN_FLIGHT_PER_JOB + 1) * batch_work.CHUNK_ITEMS
+    with batch_work.Executor(batch_work.Job(restorer, detect=False), 2) as executor:
+        results = executor.map(many_lines())
         first = next(results)
         assert first.status == "restored" and first.line == 1
         assert pulled <= bound
@@ -144,11 +169,11 @@ def test_jsonl_streams_with_bounded_memory(tmp_path, restorer):
         for _ in range(100):
             fh.write(line)
     size = (tmp_path / "big.jsonl").stat().st_size
-    restorer.lexicon
+    assert len(restorer.lexicon) == 2  # loaded before measuring
     tracemalloc.start()
     try:
         summary = run_restore([str(tmp_path / "big.jsonl")], restorer,
-                              BatchOptions(output=str(tmp_path / "out.jsonl")), stderr=open("/dev/null", "w"))
+                              BatchOptions(output=str(tmp_path / "out.jsonl")), stderr=io.StringIO())
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -161,7 +186,7 @@ def test_jsonl_streams_with_bounded_memory(tmp_path, restorer):
 
 
 class FakeBar:
-    made: list["FakeBar"] = []
+    made: list[FakeBar] = []
 
     def __init__(self, total=None, **kwargs):
         self.total, self.kwargs, self.n, self.closed = total, kwargs, 0, False

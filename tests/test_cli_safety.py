@@ -178,10 +178,9 @@ def test_atomic_file_appears_only_on_commit(tmp_path):
     assert len(temps(tmp_path)) == 1
     f.commit()
     assert dest.read_bytes() == b"partial" and temps(tmp_path) == []
-    with pytest.raises(RuntimeError):
-        with AtomicFile(str(dest)) as g:
-            g.write(b"half of a new vers")
-            raise RuntimeError("crash")
+    with pytest.raises(RuntimeError), AtomicFile(str(dest)) as g:
+        g.write(b"half of a new vers")
+        raise RuntimeError("crash")
     assert dest.read_bytes() == b"partial" and temps(tmp_path) == []
 
 

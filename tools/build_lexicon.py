@@ -10,9 +10,9 @@ Raw slices are TSV rows ``spun<TAB>original<TAB>note`` (note: ``artifact`` or
 * sets the weight (prior that the form is spinner output when seen in a spun
   text) to  r F(o) / (r F(o) + F(f)),  r = 0.5, where F is the news rate,
   geometric-mean blended with wordfreq for single words;
-* keeps ``artifact`` only if the spun form occurs at most once in the 9M
-  words of clean_en (else demotes it to ``common``), and promotes multi-word
-  forms that never occur in clean_en while the original does >= 20 times;
+* keeps a lower-case ``artifact`` only if the spun form never occurs in the
+  9M words of clean_en (else demotes it to ``common``); capitalised name forms
+  ("Supreme Courtroom") keep the label, since they match only with capitals;
 * orders the originals of a form by news frequency times 0.6 ** (rank in the slice);
 * drops rows whose original is not a real news word (fewer than 3 news
   occurrences and wordfreq Zipf < 3.0).
@@ -174,12 +174,9 @@ def main(argv=None) -> int:
             f_f, f_o = rate(uf), rate(uo)
             weight = R * f_o / (R * f_o + f_f)
             c_all = allm.unit_count(uf) or 0
-            c_o = news.unit_count(uo) or 0
             klass = "common"
             cased = spun != spun.lower()
-            if "artifact" in notes and (c_all <= 1 or cased):
-                klass = "artifact"
-            elif " " in uf and c_all == 0 and c_o >= 20:
+            if "artifact" in notes and (c_all == 0 or cased):
                 klass = "artifact"
             if klass == "artifact":
                 weight = max(weight, 0.95)

@@ -8,7 +8,7 @@ red and added text green.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .edits import Edit
 

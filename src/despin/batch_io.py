@@ -10,13 +10,14 @@ process is gone, so a concurrent run is not disturbed).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable
 from types import TracebackType
-from typing import Iterable
 
 __all__ = [
     "ERROR_POLICIES",
@@ -161,16 +162,12 @@ class AtomicFile:
         if self.done:
             return
         self.done = True
-        try:
+        with contextlib.suppress(OSError):
             self._fh.close()
-        except OSError:
-            pass
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.temp)
-        except FileNotFoundError:
-            pass
 
-    def __enter__(self) -> "AtomicFile":
+    def __enter__(self) -> AtomicFile:
         return self
 
     def __exit__(self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

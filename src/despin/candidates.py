@@ -35,9 +35,12 @@ _NUMERAL_UNITS = frozenset(
     yen euros cents points point pts goals runs wickets feet yards years year months month
     days day weeks week o'clock of to and or x by""".split()
 )
-_NUMERAL_BEFORE = frozenset(
-    """the just only all these those their its his her our your my first last next other
-    both nearly almost some about than between among with including""".split()
+# Words before a digit that make it a label or a score, not a count ("page 2", "at 5").
+_NUMERAL_LABELS = frozenset(
+    """at page pages chapter article section no number grade level phase stage category round
+    room route highway gate terminal platform version game games match week day year month
+    hour minute vs v versus than to from between and or by rose fell gained lost dropped
+    climbed jumped slipped added increased decreased declined scored won beat led trailed aged""".split()
 )
 
 
@@ -177,6 +180,31 @@ def _allowed(tokens: Tokens, i: int, j: int, e: Entry) -> bool:
     return not _contraction_part(tokens, i, j)
 
 
+def _resolve_overlaps(matches: list[tuple[int, int, Entry]], out: list[Candidate], tokens: Tokens) -> set[int]:
+    """Keep non-overlapping matches, artifacts first, then longer, then likelier ones;
+    append them to ``out`` as candidates and return the token positions they cover."""
+    if not matches:
+        return set()
+    overlapping = any(matches[k + 1][0] < matches[k][1] for k in range(len(matches) - 1))
+    if overlapping:
+        ranked = sorted(matches, key=lambda m: (m[2].klass != "artifact", -(m[1] - m[0]), -m[2].weight, m[0]))
+        taken: set[int] = set()
+        kept = []
+        for i, j, e in ranked:
+            if any(k in taken for k in range(i, j)):
+                continue
+            taken.update(range(i, j))
+            kept.append((i, j, e))
+        matches = sorted(kept)
+    covered: set[int] = set()
+    for i, j, e in matches:
+        covered.update(range(i, j))
+        if e.klass != "keep":
+            end = tokens.ends[j - 1] + len(e.suffix)
+            out.append(Candidate(i, j, tokens.starts[i], end, "lexicon", e.originals, e.klass, e.weight, e))
+    return covered
+
+
 def _count_original(tokens: Tokens, lexicon: Lexicon, i: int, counts: Counter) -> None:
     lows = tokens.lows
     if i + 1 < len(lows):
@@ -196,25 +224,26 @@ def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True) -> Scan:
     """Find candidates and count originals in one pass over the tokens."""
     lows = tokens.lows
     first_words = lexicon.first_words
-    cands: list[Candidate] = []
-    counts: Counter = Counter()
-    next_free = 0
+    matches: list[tuple[int, int, Entry]] = []
+    unmatched: list[int] = []
     for i in [k for k, w in enumerate(lows) if w in first_words]:
-        if i < next_free:
-            continue
         found = _lexicon_match(tokens, lexicon, i)
         if found is not None:
-            e, j = found
-            next_free = j
-            if e.klass != "keep":
-                end = tokens.ends[j - 1] + len(e.suffix)
-                cands.append(Candidate(i, j, tokens.starts[i], end, "lexicon", e.originals, e.klass, e.weight, e))
+            matches.append((i, found[1], found[0]))
+        else:
+            unmatched.append(i)
+    cands: list[Candidate] = []
+    covered = _resolve_overlaps(matches, cands, tokens)
+    counts: Counter = Counter()
+    for i in unmatched:
+        if covered and i in covered:
             continue
         _count_original(tokens, lexicon, i, counts)
         if numerals and len(lows[i]) == 1 and "1" <= lows[i] <= "9":
             c = _numeral(tokens, i)
             if c is not None:
                 cands.append(c)
+    cands.sort(key=lambda c: c.start)
     text = tokens.text
     if "{" in text:
         for m in SPINTAX_RE.finditer(text):
@@ -251,10 +280,13 @@ def _numeral(tokens: Tokens, i: int) -> Candidate | None:
     words, lows, text = tokens.words, tokens.lows, tokens.text
     if i == 0 or i + 1 >= len(words):
         return None
-    if lows[i - 1] not in _NUMERAL_BEFORE or not joinable(tokens, i - 1) or not joinable(tokens, i):
+    prev = words[i - 1]
+    if not prev.isalpha() or not prev.islower() or lows[i - 1] in _NUMERAL_LABELS:
+        return None
+    if tokens.gaps[i - 1] != " " or tokens.gaps[i] != " ":
         return None
     nxt = words[i + 1]
-    if not nxt.isalpha() or not nxt.islower() or lows[i + 1] in _NUMERAL_UNITS:
+    if len(nxt) < 3 or not nxt.isalpha() or not nxt.islower() or lows[i + 1] in _NUMERAL_UNITS:
         return None
     s, e = tokens.starts[i], tokens.ends[i]
     before = text[s - 1 : s]

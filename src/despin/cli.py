@@ -17,7 +17,8 @@ import csv
 import json
 import os
 import sys
-from typing import IO, Any, Sequence
+from collections.abc import Sequence
+from typing import IO, Any
 
 from . import __version__
 from .api import Restorer
@@ -216,7 +217,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print("pair\twords\tWER before\tWER after\terror reduction\tedits\tprecision\tconf>=0.9 precision")
         for name, spun, gold in pairs:
             res = evaluate_pair(r, _read_input(spun), _read_input(gold), name)
-            cp = f"{res.confident_correct / res.confident_edits:.3f} ({res.confident_edits})" if res.confident_edits else "-"
+            cp = (f"{res.confident_correct / res.confident_edits:.3f} ({res.confident_edits})"
+                  if res.confident_edits else "-")
             print(
                 f"{name}\t{res.words}\t{res.wer_before:.4f}\t{res.wer_after:.4f}\t"
                 f"{res.error_reduction:.1%}\t{res.edits}\t{res.precision:.3f}\t{cp}"
@@ -225,14 +227,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 for before, after, conf in res.wrong:
                     print(f"  wrong: {before!r} -> {after!r} ({conf:.2f})")
     for path in args.clean or ():
-        res = evaluate_clean(r, read_clean(path, args.field), os.path.basename(path))
+        clean = evaluate_clean(r, read_clean(path, args.field), os.path.basename(path))
         print(
-            f"clean {res.name}: {res.documents} docs, {res.words} words, {res.edits} edits "
-            f"({res.edits_per_1000:.3f} per 1,000 words), {res.changed_documents} docs changed, "
-            f"{res.flagged_documents} flagged spun, max score {res.max_score:.3f}"
+            f"clean {clean.name}: {clean.documents} docs, {clean.words} words, {clean.edits} edits "
+            f"({clean.edits_per_1000:.3f} per 1,000 words), {clean.changed_documents} docs changed, "
+            f"{clean.flagged_documents} flagged spun, max score {clean.max_score:.3f}"
         )
         if args.verbose:
-            for doc_id, ex in res.examples:
+            for doc_id, ex in clean.examples:
                 print(f"  {doc_id}: {ex}")
     return status
 

@@ -1,0 +1,327 @@
+"""Batch runs, steps 1 and 2: find the documents, and decide where each output goes.
+
+Planning happens before anything is written, so that a run which would write
+over an input (or into an input folder) is refused as a whole with
+:class:`UsageError`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from .batch_io import ERROR_POLICIES, is_temp_name
+from .errors import DespinError
+
+__all__ = [
+    "BatchOptions",
+    "UsageError",
+    "Source",
+    "Unit",
+    "Plan",
+    "discover",
+    "plan_restore",
+    "plan_detect",
+    "STDIN_NAME",
+    "JSONL_SUFFIXES",
+]
+
+STDIN_NAME = "<stdin>"
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+class UsageError(DespinError):
+    """Options that cannot work together, or a run that would overwrite its inputs."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch run reads, writes and reports.
+
+    output
+        Output file (one input) or folder (several inputs or a folder); None
+        writes a single document to stdout.
+    in_place
+        Write each restored file over itself, keeping ``FILE.bak``.
+    resume
+        Skip documents whose output already exists (outputs only ever appear
+        complete, under their final name).
+    include, exclude
+        Glob patterns for files found in folders, matched against the path
+        relative to the folder given and against the file name. Excluded
+        folders are not entered. Files named directly are always read.
+    jsonl
+        Read every input as JSONL (otherwise only ``*.jsonl``/``*.ndjson``).
+    field
+        The JSONL field holding the text; every other field is kept as it is.
+    errors
+        Invalid UTF-8: ``strict`` fails the document, ``replace`` or ``ignore``
+        process it with a warning.
+    explain
+        A JSONL file to write every edit to.
+    diff, color
+        Write a word diff of each restored document to stdout (with ANSI colours).
+    jobs
+        Worker processes; 1 runs everything in this process.
+    """
+
+    output: str | None = None
+    in_place: bool = False
+    resume: bool = False
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    jsonl: bool = False
+    field: str = "text"
+    errors: str = "strict"
+    explain: str | None = None
+    diff: bool = False
+    color: bool = False
+    jobs: int = 1
+
+    def __post_init__(self) -> None:
+        if self.errors not in ERROR_POLICIES:
+            raise UsageError(f"errors must be one of {', '.join(ERROR_POLICIES)}, not {self.errors!r}")
+        if not isinstance(self.jobs, int) or self.jobs < 1:
+            raise UsageError(f"jobs must be a whole number >= 1, not {self.jobs!r}")
+        if not self.field:
+            raise UsageError("the JSONL field name is empty")
+
+
+# -- 1. discovery ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file (or stdin)."""
+
+    path: str  # what to open; "-" is stdin
+    display: str  # how messages and reports name it
+    jsonl: bool
+    size: int = 0
+    rel: str | None = None  # path inside the folder given on the command line (None: named directly)
+    problem: str | None = None  # found while listing: why it is not read
+    problem_status: str = "failed"
+
+
+def discover(paths: Sequence[str], opts: BatchOptions) -> list[Source]:
+    """The documents named by ``paths``, in order (folders sorted, depth first)."""
+    sources: list[Source] = []
+    for path in paths:
+        if path == "-":
+            sources.append(Source("-", STDIN_NAME, opts.jsonl, size=0))
+            continue
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            sources.append(Source(path, path, _is_jsonl(path, opts), problem=f"cannot read: {exc.strerror}"))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            sources.extend(_walk_folder(path, "", opts))
+        else:  # named directly: read it even if it is a pipe (e.g. <(command))
+            sources.append(Source(path, path, _is_jsonl(path, opts), size=st.st_size))
+    return sources
+
+
+def _is_jsonl(path: str, opts: BatchOptions) -> bool:
+    return opts.jsonl or path.lower().endswith(JSONL_SUFFIXES)
+
+
+def _matches(rel: str, name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
+
+
+def _walk_folder(root: str, rel: str, opts: BatchOptions) -> Iterator[Source]:
+    folder = os.path.join(root, *rel.split("/")) if rel else root
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        yield Source(folder, folder, False, problem=f"cannot list folder: {exc.strerror}")
+        return
+    for entry in entries:
+        child = f"{rel}/{entry.name}" if rel else entry.name
+        display = os.path.join(root, *child.split("/"))
+        if is_temp_name(entry.name) or _matches(child, entry.name, opts.exclude):
+            continue
+        try:
+            st = os.stat(entry.path)  # follows symbolic links
+        except OSError as exc:
+            if not opts.include or _matches(child, entry.name, opts.include):
+                yield Source(entry.path, display, _is_jsonl(entry.name, opts), rel=child,
+                             problem=f"cannot read: {exc.strerror}")
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            if entry.is_symlink():
+                yield Source(entry.path, display, False, rel=child, problem_status="skipped",
+                             problem="symbolic link to a folder (not followed)")
+            else:
+                yield from _walk_folder(root, child, opts)
+            continue
+        if opts.include and not _matches(child, entry.name, opts.include):
+            continue
+        if stat.S_ISREG(st.st_mode):
+            yield Source(entry.path, display, _is_jsonl(entry.name, opts), size=st.st_size, rel=child)
+        else:
+            yield Source(entry.path, display, False, rel=child, problem_status="skipped",
+                         problem="not a regular file")
+
+# -- 2. planning -----------------------------------------------------------------------------
+
+
+@dataclass
+class Unit:
+    """A source with where its output goes."""
+
+    id: int
+    source: Source
+    dest: str | None  # output file; None: stdout, or nothing written
+    skip: str | None = None  # why it is skipped without being read
+    resumed: bool = False  # skipped because its output exists (--resume)
+
+
+@dataclass
+class Plan:
+    units: list[Unit]
+    mode: str  # "stdout", "file", "folder", "in-place", "preview" (diff only), "report" (detect)
+
+    @property
+    def writes_files(self) -> bool:
+        return self.mode in ("file", "folder", "in-place")
+
+    @property
+    def input_bytes(self) -> int:
+        return sum(u.source.size for u in self.units if u.skip is None and u.source.problem is None)
+
+
+def plan_detect(sources: Sequence[Source]) -> Plan:
+    return Plan([Unit(i, s, None) for i, s in enumerate(sources)], "report")
+
+
+def plan_restore(paths: Sequence[str], sources: Sequence[Source], opts: BatchOptions) -> Plan:
+    """Decide every output path; raise :class:`UsageError` rather than overwrite an input."""
+    _check_combination(paths, opts)
+    mode = _output_mode(paths, opts)
+    units = [Unit(i, s, _dest(s, mode, opts) if s.problem is None else None) for i, s in enumerate(sources)]
+    _skip_duplicates(units)
+    _refuse_to_overwrite_inputs(units, paths, opts, mode)
+    if opts.resume:
+        for u in units:
+            if u.dest is not None and u.skip is None and os.path.exists(u.dest):
+                u.skip, u.resumed = "output exists (--resume)", True
+    return Plan(units, mode)
+
+
+def _check_combination(paths: Sequence[str], opts: BatchOptions) -> None:
+    if opts.in_place and opts.output:
+        raise UsageError("--in-place and -o cannot be combined")
+    if opts.in_place and "-" in paths:
+        raise UsageError("--in-place cannot restore stdin")
+    if "-" in paths and len(paths) > 1:
+        raise UsageError("- (stdin) cannot be combined with other inputs")
+    if opts.resume and not opts.output:
+        raise UsageError("--resume needs -o (it skips outputs that already exist)")
+
+
+def _output_mode(paths: Sequence[str], opts: BatchOptions) -> str:
+    single_doc = len(paths) == 1 and not os.path.isdir(paths[0])
+    if opts.in_place:
+        return "in-place"
+    if opts.output is None:
+        if opts.diff:
+            return "preview"
+        if single_doc:
+            return "stdout"
+        raise UsageError("several documents: give -o FOLDER for the outputs, or --in-place")
+    out = opts.output
+    if single_doc and not os.path.isdir(out) and not out.endswith(("/", os.sep)):
+        return "file"
+    if "-" in paths:
+        raise UsageError(f"-o {out}: stdin is restored to one file, not into a folder")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"-o {out}: not a folder (several outputs go into a folder)")
+    return "folder"
+
+
+def _dest(s: Source, mode: str, opts: BatchOptions) -> str | None:
+    if mode == "in-place":
+        return os.path.realpath(s.path)  # write through symbolic links
+    if mode == "file":
+        return opts.output
+    if mode == "folder":
+        assert opts.output is not None
+        if s.rel is not None:
+            return os.path.join(opts.output, *s.rel.split("/"))
+        return os.path.join(opts.output, os.path.basename(os.path.normpath(s.path)))
+    return None
+
+
+def _skip_duplicates(units: list[Unit]) -> None:
+    """The same file twice is read once; two different files with one output is an error."""
+    seen: dict[str, Unit] = {}
+    for u in units:
+        if u.dest is None:
+            continue
+        key = os.path.realpath(u.dest)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = u
+        elif os.path.realpath(first.source.path) == os.path.realpath(u.source.path):
+            u.skip = f"same file as {first.source.display}"
+        else:
+            raise UsageError(f"{first.source.display} and {u.source.display} would both be written to {u.dest}")
+
+
+def _refuse_to_overwrite_inputs(units: list[Unit], paths: Sequence[str], opts: BatchOptions, mode: str) -> None:
+    files = {os.path.realpath(u.source.path) for u in units if u.source.path != "-"}
+    inodes = {_inode(u.source.path) for u in units if u.source.path != "-"} - {None}
+    folders = {os.path.realpath(p) for p in paths if p != "-" and os.path.isdir(p)}
+
+    def what(path: str) -> str | None:
+        real = os.path.realpath(path)
+        if real in files or _inode(path) in inodes:
+            return "an input file"
+        if real in folders:
+            return "an input folder"
+        inside = _inside(real, folders)
+        return f"inside the input folder {inside}" if inside else None
+
+    hint = "write the outputs elsewhere with -o, or use --in-place (keeps FILE.bak)"
+    if mode == "folder" and opts.output is not None:
+        problem = what(opts.output)
+        if problem:
+            raise UsageError(f"refusing to write into {opts.output}: it is {problem}; {hint}")
+    if mode != "in-place":
+        for u in units:
+            if u.dest is not None and (problem := what(u.dest)):
+                raise UsageError(f"refusing to overwrite {u.dest}: it is {problem}; {hint}")
+    if opts.explain:
+        problem = what(opts.explain)
+        dests = {os.path.realpath(u.dest) for u in units if u.dest is not None}
+        if problem is None and os.path.realpath(opts.explain) in dests:
+            problem = "an output file"
+        if problem:
+            raise UsageError(f"refusing to write the edits to {opts.explain}: it is {problem}")
+
+
+def _inode(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _inside(path: str, folders: set[str]) -> str | None:
+    parent = os.path.dirname(path)
+    while True:
+        if parent in folders:
+            return parent
+        up = os.path.dirname(parent)
+        if up == parent:
+            return None
+        parent = up
