@@ -21,6 +21,8 @@ CASES = [
     ("Satellite tv for pc launches failed.", "Satellite launches failed."),
     ("After the Chilly Conflict ended", "After the Cold War ended"),
     ("Profits rose 5 p.c. in May.", "Profits rose 5 percent in May."),
+    ("Profits rose 5 p.c.", "Profits rose 5 percent."),  # the dot also ended the sentence
+    ("Profits rose 5 p.c. Then", "Profits rose 5 percent. Then"),
     ("the White Home said", "the White House said"),
     ("Silicon Valley Financial institution failed", "Silicon Valley Bank failed"),
     ("{that a} deal", "that a deal"),

@@ -16,7 +16,7 @@ from .edits import Edit, apply_edits, compose
 from .errors import InputError
 from .lexicon import Lexicon, load_lexicon
 from .render import render
-from .score import score_candidates
+from .score import restored_neighbours, score_candidates
 from .tokenize import tokenize
 
 __all__ = ["Restored", "Restorer", "restore", "restore_and_explain", "detect", "restore_batch"]
@@ -127,9 +127,15 @@ class Restorer:
         report = spin_report(found, self.lexicon, cfg.spin_threshold)
         if not found.candidates:
             return [], report
-        scored = score_candidates(tokens, found.candidates, report, self.model if report.spun else None)
+        model = self.model if report.spun else None
+        scored = score_candidates(tokens, found.candidates, report, model, found.original_counts)
         protected = self._protected_spans(text, found.quotes)
         chosen = decide(scored, cfg.threshold, protected, protect_names="names" in cfg.protect)
+        if model is not None and chosen:
+            # Read the context again with the restored neighbours in place.
+            neighbours = restored_neighbours(chosen)
+            scored = score_candidates(tokens, found.candidates, report, model, found.original_counts, neighbours)
+            chosen = decide(scored, cfg.threshold, protected, protect_names="names" in cfg.protect)
         return render(tokens, chosen), report
 
     def _protected_spans(self, text: str, quotes: list[tuple[int, int]]) -> list[tuple[int, int]]:

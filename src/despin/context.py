@@ -123,10 +123,24 @@ class ContextModel:
             adv += _clip(self._side(right_key(original, right), right_key(literal, right), share_o))
         return adv
 
-    def advantage_at(self, tokens: Tokens, i: int, j: int, literal: str, original: str) -> float:
-        """:meth:`advantage` for ``original`` in place of tokens i..j of ``tokens``."""
-        left = tokens.lows[i - 1] if i > 0 and joinable(tokens, i - 1) else BOUNDARY
-        right = tokens.lows[j] if j < len(tokens.lows) and joinable(tokens, j - 1) else BOUNDARY
+    def advantage_at(
+        self, tokens: Tokens, i: int, j: int, literal: str, original: str,
+        neighbours: dict[int, str] | None = None,
+    ) -> float:
+        """:meth:`advantage` for ``original`` in place of tokens i..j of ``tokens``.
+
+        ``neighbours`` maps token positions to the word that stands there once
+        other edits are made (the restored neighbour), if any.
+        """
+        left = right = BOUNDARY
+        if i > 0 and joinable(tokens, i - 1):
+            left = tokens.lows[i - 1]
+            if neighbours:
+                left = neighbours.get(i - 1, left)
+        if j < len(tokens.lows) and joinable(tokens, j - 1):
+            right = tokens.lows[j]
+            if neighbours:
+                right = neighbours.get(j, right)
         return self.advantage(left, _unit(literal), _unit(original), right)
 
 

@@ -64,6 +64,14 @@ def transfer_case(source: str, target: str) -> str:
     return target
 
 
+def _ends_sentence(text: str, pos: int) -> bool:
+    """Whether a sentence ends at ``pos`` (end of text or line, or a capital follows)."""
+    rest = text[pos : pos + 3]
+    if not rest or rest[0] in "\r\n":
+        return True
+    return rest[0].isspace() and len(rest) > 1 and (rest[1].isupper() or rest[1] in "\r\n")
+
+
 def render(tokens: Tokens, chosen: list[Scored]) -> list[Edit]:
     """Edits for the chosen candidates, in text order."""
     text = tokens.text
@@ -73,6 +81,8 @@ def render(tokens: Tokens, chosen: list[Scored]) -> list[Edit]:
         c = s.cand
         before = c_text = text[c.start : c.end]
         after = transfer_case(before, s.original) if c.rule != "spintax" else s.original
+        if c.entry is not None and c.entry.suffix.endswith(".") and _ends_sentence(text, c.end):
+            after += "."  # "gained 5 p.c." -> "gained 5 percent.": the dot also ended the sentence
         start = c.start
         if c.i > 0 and c.rule != "spintax":
             art = tokens.lows[c.i - 1]

@@ -7,7 +7,9 @@ Three kinds of evidence are combined:
 * the local context: how much better the original fits the neighbouring
   words than the literal form does (a log-likelihood ratio from the context
   model, zero without one);
-* the document: its spin score from :mod:`despin.detect`.
+* the document: its spin score from :mod:`despin.detect`, and whether the
+  original wording also appears unspun elsewhere in the text (then the
+  spinner evidently left it alone there).
 
 Artifacts (forms people hardly ever write) get their weight as confidence.
 Ordinary-English forms get ``spin * sigmoid(logit(prior) + context)``, and
@@ -18,6 +20,7 @@ names when this text leaves those unspun.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,13 +28,19 @@ from .candidates import Candidate
 from .detect import SpinReport
 from .tokenize import Tokens
 
-__all__ = ["Scored", "ContextScorer", "score_candidates"]
+__all__ = ["Scored", "ContextScorer", "score_candidates", "restored_neighbours"]
 
 _CONTEXT_CLIP = 4.0
+# Each unspun occurrence of the original elsewhere in the text (up to 3) lowers
+# the log-odds that this occurrence of the form is spinner output.
+UNSPUN_ORIGINAL_PENALTY = 0.7
 
 
 class ContextScorer(Protocol):
-    def advantage_at(self, tokens: Tokens, i: int, j: int, literal: str, original: str) -> float:
+    def advantage_at(
+        self, tokens: Tokens, i: int, j: int, literal: str, original: str,
+        neighbours: dict[int, str] | None = None,
+    ) -> float:
         """Evidence (nats) that ``original`` rather than ``literal`` belongs at tokens i..j."""
 
 
@@ -54,7 +63,7 @@ def _sigmoid(x: float) -> float:
 
 
 def _choose_original(
-    tokens: Tokens, c: Candidate, model: ContextScorer | None
+    tokens: Tokens, c: Candidate, model: ContextScorer | None, neighbours: dict[int, str] | None = None
 ) -> tuple[str, float]:
     """The best original for a candidate and its context advantage over the literal form (nats)."""
     if model is None or c.i < 0:
@@ -62,11 +71,34 @@ def _choose_original(
     literal = tokens.text[c.start : c.end]
     best, best_score, best_adv = c.originals[0], -math.inf, 0.0
     for rank, o in enumerate(c.originals):
-        adv = model.advantage_at(tokens, c.i, c.j, literal, o)
+        adv = model.advantage_at(tokens, c.i, c.j, literal, o, neighbours)
         s = adv - 0.7 * rank  # earlier originals are more likely a priori
         if s > best_score:
             best, best_score, best_adv = o, s, adv
     return best, max(-_CONTEXT_CLIP, min(_CONTEXT_CLIP, best_adv))
+
+
+def _document_evidence(c: Candidate, original_counts: Counter | None) -> float:
+    """Nats against restoring when the original wording also appears unspun in the text."""
+    if not original_counts:
+        return 0.0
+    n = original_counts.get(c.originals[0].lower(), 0)
+    return -UNSPUN_ORIGINAL_PENALTY * min(n, 3)
+
+
+def restored_neighbours(chosen: list[Scored]) -> dict[int, str]:
+    """Token position -> the word that stands there after the chosen edits
+    (first and last word of each restored span), for re-reading context."""
+    words: dict[int, str] = {}
+    for s in chosen:
+        c = s.cand
+        if c.i < 0:
+            continue
+        parts = s.original.lower().split()
+        if parts:
+            words[c.i] = parts[0]
+            words[c.j - 1] = parts[-1]
+    return words
 
 
 def score_candidates(
@@ -74,8 +106,14 @@ def score_candidates(
     candidates: list[Candidate],
     report: SpinReport,
     model: ContextScorer | None = None,
+    original_counts: Counter | None = None,
+    neighbours: dict[int, str] | None = None,
 ) -> list[Scored]:
-    """Score every candidate; candidates that cannot be edited get confidence 0."""
+    """Score every candidate; candidates that cannot be edited get no Scored entry.
+
+    ``neighbours`` (from :func:`restored_neighbours`) lets the context model
+    read restored words next to a candidate instead of spun ones.
+    """
     out: list[Scored] = []
     spin = report.score
     doc_spun = report.spun
@@ -91,11 +129,13 @@ def score_candidates(
             continue
         if c.in_name and not report.names_spun and not (c.entry is not None and c.entry.cased):
             continue
-        original, adv = _choose_original(tokens, c, model)
-        base = _sigmoid(_logit(c.weight) + adv)
+        original, adv = _choose_original(tokens, c, model, neighbours)
+        doc_adv = _document_evidence(c, original_counts)
+        base = _sigmoid(_logit(c.weight) + adv + doc_adv)
         conf = spin * base
         reason = "spelled-out number" if c.rule == "numeral" else "synonym in a spun text"
-        out.append(
-            Scored(c, original, conf, reason, {"prior": c.weight, "context": adv, "document": spin})
-        )
+        evidence = {"prior": c.weight, "context": adv, "document": spin}
+        if doc_adv:
+            evidence["unspun_original"] = doc_adv
+        out.append(Scored(c, original, conf, reason, evidence))
     return out
