@@ -1,0 +1,102 @@
+"""Quality with the bundled lexicon and model: dev articles, do-no-harm, detection.
+
+The clean corpora live in ../shared/corpus/clean_en next to the repository
+(CI has them); those tests are skipped where they are absent. Their texts are
+never copied into the repository.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import despin
+from despin.evaluate import evaluate_clean, evaluate_pair, read_clean
+
+DEV = Path(__file__).parent / "data" / "dev"
+CLEAN = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "clean_en"
+
+
+def _read(name: str) -> str:
+    return (DEV / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def r() -> despin.Restorer:
+    return despin.Restorer()
+
+
+# Regression floors at the level this version reaches (see README "Evaluation");
+# the issue's targets (85 %) are recorded in tests/known_failures.md.
+@pytest.mark.parametrize("name,floor", [("000", 0.60), ("001", 0.52)])
+def test_dev_articles_error_reduction(r, name, floor):
+    res = evaluate_pair(r, _read(f"{name}.spun.txt"), _read(f"{name}.orig.txt"), name)
+    assert res.error_reduction >= floor
+    assert res.precision >= 0.80
+    # calibration: edits reported with confidence >= 0.9 are right at least 90 % of the time
+    assert res.confident_edits and res.confident_correct / res.confident_edits >= 0.9
+
+
+def test_dev_clean_article_unchanged(r):
+    text = _read("002.clean.txt")
+    res = r.restore_and_explain(text)
+    assert res.edits == () and res.text == text
+    assert not res.report.spun
+
+
+def test_dev_articles_are_detected(r):
+    for name in ("000", "001"):
+        rep = r.detect(_read(f"{name}.spun.txt"))
+        assert rep.spun and rep.score > 0.99
+        assert not r.detect(_read(f"{name}.orig.txt")).spun
+
+
+# Clean sentences that must come back unchanged: ordinary uses of words that
+# spinners also produce.
+NEGATIVE = [
+    "Police officers said the suspect fled on foot.",
+    "The Navy said the destroyer would return to port on Friday.",
+    "He stated his case clearly, and the judge listened.",
+    "The company's chief executive resigned after the audit.",
+    "She runs a small medical practice in the suburbs.",
+    "The lawyers reached a settlement worth $2 million.",
+    "Officials said the financial institution had enough capital.",
+    "Boston College beat Syracuse 24-17 on Saturday.",
+    "“We are not going to stop,” she said.",
+    "The gentle breeze carried the smell of rain across the fields.",
+    "The Cold War ended in 1991, when the Soviet Union collapsed.",
+    "Prices rose 2.5 percent in the 12 months to March.",
+    "In response to the attack, the government raised the alert level.",
+    "Army and Navy officers attended the ceremony at the White House.",
+    "",
+    "   \n\n",
+]
+
+
+@pytest.mark.parametrize("text", NEGATIVE)
+def test_clean_sentences_unchanged(r, text):
+    assert r.restore(text) == text
+
+
+needs_clean = pytest.mark.skipif(not CLEAN.is_dir(), reason="../shared/corpus/clean_en not present")
+
+
+@needs_clean
+@pytest.mark.parametrize(
+    "file,limit",
+    [("donoharm_news_sample.jsonl", 0.2), ("pd_us_speeches.jsonl", 0.2)],
+)
+def test_do_no_harm_on_clean_news(r, file, limit):
+    res = evaluate_clean(r, read_clean(str(CLEAN / file)), file)
+    assert res.documents > 100
+    assert res.edits_per_1000 <= limit, res.examples[:10]
+
+
+@needs_clean
+def test_detection_ranks_every_dev_article_above_every_clean_news_document(r):
+    spun_min = min(r.detect(_read(f"{n}.spun.txt")).score for n in ("000", "001"))
+    with open(CLEAN / "donoharm_news_sample.jsonl", encoding="utf-8") as fh:
+        clean_max = max(r.detect(json.loads(line)["text"]).score for line in fh)
+    assert spun_min > clean_max
