@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Iterable
 
 import regex
 
 from .candidates import quote_spans, scan
 from .config import Config
 from .decide import decide
-from .detect import SpinReport, may_need_edits, spin_report
+from .detect import SpinReport, artifact_lexicon, spin_report
 from .edits import Edit, apply_edits, compose
 from .errors import InputError
 from .lexicon import Lexicon, load_lexicon
@@ -25,33 +26,18 @@ _URL_RE = regex.compile(r"(?:https?://|www\.)[^\s<>\"]+|[\w.+-]+@[\w-]+\.[\w.-]+
 _MAX_PASSES = 3
 
 
+@dataclass(frozen=True)
 class Restored:
-    """The result of :func:`restore_and_explain`: ``text``, ``edits`` and the
-    input's spin ``report`` (computed on first access when restoring took the
-    fast path for text that needs no edits)."""
+    """The result of :func:`restore_and_explain`: the restored ``text``, the
+    ``edits`` made, and the spin ``report`` of the input."""
 
-    __slots__ = ("text", "edits", "_report", "_make_report")
-
-    def __init__(self, text: str, edits: tuple[Edit, ...], report: SpinReport | Callable[[], SpinReport]):
-        self.text = text
-        self.edits = edits
-        if isinstance(report, SpinReport):
-            self._report, self._make_report = report, None
-        else:
-            self._report, self._make_report = None, report
-
-    @property
-    def report(self) -> SpinReport:
-        if self._report is None:
-            self._report = self._make_report()  # type: ignore[misc]
-        return self._report
+    text: str
+    edits: tuple[Edit, ...]
+    report: SpinReport
 
     @property
     def changed(self) -> bool:
         return bool(self.edits)
-
-    def __repr__(self) -> str:
-        return f"Restored(text={self.text!r}, edits={self.edits!r})"
 
 
 def _check_text(text: Any) -> str:
@@ -113,18 +99,19 @@ class Restorer:
     def detect(self, text: str) -> SpinReport:
         """How spun ``text`` looks (score, verdict, evidence)."""
         text = _check_text(text)
-        tokens = tokenize(text)
-        return spin_report(scan(tokens, self.lexicon, self.config.numerals), self.lexicon, self.config.spin_threshold)
+        return spin_report(text, self.lexicon, self.config.spin_threshold)
 
-    def _one_pass(self, text: str) -> tuple[list[Edit], SpinReport | None]:
-        """Edits for one pass, and the spin report (None when the fast gate
-        showed that no edit is possible)."""
+    def _one_pass(self, text: str) -> tuple[list[Edit], SpinReport]:
+        """Edits for one pass, and the text's spin report."""
         cfg = self.config
-        if not may_need_edits(text, self.lexicon, cfg.spin_threshold):
-            return [], None
+        report = spin_report(text, self.lexicon, cfg.spin_threshold)
+        if not report.spun and not report.artifacts:
+            return [], report  # clean text: nothing can be restored
         tokens = tokenize(text)
-        found = scan(tokens, self.lexicon, cfg.numerals)
-        report = spin_report(found, self.lexicon, cfg.spin_threshold)
+        if report.spun:  # every entry may apply
+            found = scan(tokens, self.lexicon, cfg.numerals)
+        else:  # only artifacts can be restored
+            found = scan(tokens, artifact_lexicon(self.lexicon), numerals=False)
         if not found.candidates:
             return [], report
         model = self.model if report.spun else None
@@ -132,10 +119,15 @@ class Restorer:
         protected = self._protected_spans(text, found.quotes)
         chosen = decide(scored, cfg.threshold, protected, protect_names="names" in cfg.protect)
         if model is not None and chosen:
-            # Read the context again with the restored neighbours in place.
+            # Read the context again, with restored neighbours in place, for the
+            # candidates next to an edit.
             neighbours = restored_neighbours(chosen)
-            scored = score_candidates(tokens, found.candidates, report, model, found.original_counts, neighbours)
-            chosen = decide(scored, cfg.threshold, protected, protect_names="names" in cfg.protect)
+            again = [c for c in found.candidates if c.i >= 0 and (c.i - 1 in neighbours or c.j in neighbours)]
+            if again:
+                rescored = score_candidates(tokens, again, report, model, found.original_counts, neighbours)
+                redone = {id(s.cand) for s in rescored}
+                scored = [s for s in scored if id(s.cand) not in redone] + rescored
+                chosen = decide(scored, cfg.threshold, protected, protect_names="names" in cfg.protect)
         return render(tokens, chosen), report
 
     def _protected_spans(self, text: str, quotes: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -168,8 +160,6 @@ class Restorer:
                 break
             edits = compose(text, edits, more)
             current = apply_edits(current, more)
-        if report is None:
-            return Restored(current, tuple(edits), lambda: self.detect(text))
         return Restored(current, tuple(edits), report)
 
     def restore(self, text: str) -> str:

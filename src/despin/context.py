@@ -50,6 +50,7 @@ MAGIC = b"DESPINM1"
 FORMAT_VERSION = 1
 KAPPA = 2.0  # pseudo-count that pulls both sides towards "no evidence"
 SIDE_CLIP = 3.0  # nats one neighbour can contribute
+_CACHE_SIZE = 200_000
 BOUNDARY = "<s>"
 _ARRAYS = ("uni_keys", "uni_counts", "pair_keys", "pair_counts", "unit_keys", "unit_counts")
 
@@ -76,6 +77,9 @@ class ContextModel:
         self._uk, self._uc = arrays["uni_keys"], arrays["uni_counts"]
         self._pk, self._pc = arrays["pair_keys"], arrays["pair_counts"]
         self._tk, self._tc = arrays["unit_keys"], arrays["unit_counts"]
+        # Bounded lookup caches (a dict read is atomic, so sharing across threads is safe).
+        self._cache: dict[str, int] = {}
+        self._unit_cache: dict[str, int | None] = {}
 
     @staticmethod
     def _get(keys: array, counts: array, key: int) -> int:
@@ -86,6 +90,15 @@ class ContextModel:
 
     def unit_count(self, unit: str) -> int | None:
         """Occurrences of a lexicon unit in the build corpus; None if it was not a unit."""
+        cache = self._unit_cache
+        if unit in cache:
+            return cache[unit]
+        if len(cache) > _CACHE_SIZE:
+            cache.clear()
+        n = cache[unit] = self._unit_count(unit)
+        return n
+
+    def _unit_count(self, unit: str) -> int | None:
         k = key_hash(unit)
         i = bisect.bisect_left(self._tk, k)
         if i < len(self._tk) and self._tk[i] == k:
@@ -96,7 +109,13 @@ class ContextModel:
         return self._get(self._uk, self._uc, key_hash(word))
 
     def pair_count(self, key: str) -> int:
-        return self._get(self._pk, self._pc, key_hash(key))
+        cache = self._cache
+        n = cache.get(key)
+        if n is None:
+            if len(cache) > _CACHE_SIZE:
+                cache.clear()
+            n = cache[key] = self._get(self._pk, self._pc, key_hash(key))
+        return n
 
     def _side(self, key_o: str, key_f: str, share_o: float) -> float:
         """Log-ratio of how much more often the original than the literal form
@@ -141,10 +160,12 @@ class ContextModel:
             right = tokens.lows[j]
             if neighbours:
                 right = neighbours.get(j, right)
-        return self.advantage(left, _unit(literal), _unit(original), right)
+        return self.advantage(left, unit_of(literal), unit_of(original), right)
 
 
-def _unit(phrase: str) -> str:
+@functools.lru_cache(maxsize=65536)
+def unit_of(phrase: str) -> str:
+    """The model's key for a phrase: its lower-cased words joined by single spaces."""
     return " ".join(WORD_RE.findall(phrase.lower()))
 
 

@@ -27,11 +27,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from .candidates import Scan
-from .lexicon import Lexicon
+from .candidates import SPINTAX_RE, quote_spans
+from .lexicon import Entry, Lexicon
 from .tokenize import tokenize
 
-__all__ = ["SpinReport", "Evidence", "spin_report", "may_need_edits", "SPIN_RATE"]
+__all__ = ["SpinReport", "Evidence", "spin_report", "artifact_lexicon", "SPIN_RATE"]
 
 SPIN_RATE = 0.5  # share of an original's occurrences a spinner is assumed to replace
 MIN_WEIGHT = 0.5  # only forms at least this likely to be spinner output count as evidence
@@ -100,6 +100,11 @@ def _sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
+def artifact_lexicon(lexicon: Lexicon) -> Lexicon:
+    """The entries restored in texts that are not spun."""
+    return lexicon.subset("artifact", lambda e: e.klass == "artifact")
+
+
 def group_rho(lexicon: Lexicon) -> dict[str, float]:
     """Per original: the clean-text rate of its spun forms relative to itself.
 
@@ -135,51 +140,162 @@ def _llr(nf: Counter, no: Counter, rho: dict[str, float]) -> float:
     return total
 
 
-def spin_report(scan: Scan, lexicon: Lexicon, threshold: float = 0.5) -> SpinReport:
-    """Summarise the spin evidence of a scanned text."""
-    rho = group_rho(lexicon)
-    nf: Counter = Counter()
-    nf_quote: Counter = Counter()
-    forms: Counter = Counter()
-    artifacts = 0
-    spintax = 0
-    names_spun = False
-    found = 0
-    for c in scan.candidates:
-        if c.rule == "numeral":
-            continue
-        found += 1
-        if c.rule == "spintax":
-            spintax += 1
-            artifacts += 1
-            forms[("{…}", c.originals[0], "artifact")] += 1
-            continue
-        e = c.entry
-        assert e is not None
-        forms[(e.spun, e.originals[0], c.klass)] += 1
-        if c.klass != "artifact" and c.weight < MIN_WEIGHT:
-            continue
-        g = c.originals[0].lower()
-        (nf_quote if c.in_quote else nf)[g] += 1
-        if c.klass == "artifact":
-            artifacts += 1
-            if c.in_name and (e.cased or e.name_only):
-                names_spun = True
-    llr_out = _llr(nf, scan.original_counts, rho)
-    llr = llr_out + _llr(nf_quote, Counter(), rho) + spintax * _SPINTAX_LLR
+class _Form:
+    """A lexicon form as detection counts it."""
+
+    __slots__ = ("entry", "group", "artifact", "spelled")
+
+    def __init__(self, entry: Entry):
+        self.entry = entry
+        self.group = entry.originals[0].lower()
+        self.artifact = entry.klass == "artifact"
+        self.spelled = entry.case_toks if entry.cased else None
+
+
+class _EvidenceIndex:
+    """The forms detection counts (artifacts, and forms with a prior of at least
+    MIN_WEIGHT), and the originals, indexed for C-level counting. Built once
+    per lexicon."""
+
+    def __init__(self, lexicon: Lexicon):
+        self.rho = group_rho(lexicon)
+        self.singles: dict[str, list[_Form]] = {}
+        self.multis: dict[tuple[str, str], list[_Form]] = {}
+        for e in lexicon.entries:
+            if not (e.klass == "artifact" or (e.klass == "common" and e.weight >= MIN_WEIGHT)):
+                continue
+            if len(e.toks) == 1:
+                self.singles.setdefault(e.toks[0], []).append(_Form(e))
+            else:
+                self.multis.setdefault((e.toks[0], e.toks[1]), []).append(_Form(e))
+        self.orig_singles = lexicon.orig_singles
+        self.orig_multis = lexicon.orig_multis
+        self.single_keys = frozenset(self.singles) | frozenset(self.orig_singles)
+        self.bigram_keys = frozenset(self.multis) | frozenset(self.orig_multis)
+        self.bigram_firsts = frozenset(k[0] for k in self.bigram_keys)
+
+
+def _evidence_index(lexicon: Lexicon) -> _EvidenceIndex:
+    idx = lexicon.__dict__.get("_evidence_index")
+    if idx is None:
+        idx = lexicon.__dict__["_evidence_index"] = _EvidenceIndex(lexicon)
+    return idx
+
+
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+
+
+_ASCII_LOWER_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def _words(text: str) -> tuple[list[str] | None, list[str]]:
+    """The word tokens of ``text`` as :func:`~despin.tokenize.tokenize` finds them, and
+    lower-cased. For ASCII text (the same tokens, three times faster) the first is
+    None until needed: ``_ASCII_WORD.findall(text)``."""
+    if text.isascii():
+        return None, _ASCII_LOWER_WORD.findall(text.lower())
+    words = tokenize(text).words
+    return words, list(map(str.lower, words))
+
+
+class _Bag:
+    """Counts of spun forms and originals in a text."""
+
+    def __init__(self) -> None:
+        self.nf: Counter = Counter()  # group -> occurrences of its spun forms
+        self.no: Counter = Counter()  # group -> occurrences of the original
+        self.forms: Counter = Counter()  # (form, original, class) -> occurrences
+        self.artifacts = 0
+        self.names_spun = False
+        self.words = 0
+
+
+def _count(text: str, idx: _EvidenceIndex) -> _Bag:
+    """Count forms and originals: Counter and set operations, plus one pass over
+    the word pairs to place multi-word forms (each checked in full)."""
+    bag = _Bag()
+    words, lows = _words(text)
+    bag.words = len(lows)
+    present = set(lows)
+    counts = Counter(lows)
+    cased_counts: Counter | None = None
+    for w in present & idx.single_keys:
+        n = counts[w]
+        for f in idx.singles.get(w, ()):
+            m = n
+            if f.spelled is not None:
+                if cased_counts is None:
+                    words = words if words is not None else _ASCII_WORD.findall(text)
+                    cased_counts = Counter(words)
+                m = cased_counts[f.spelled[0]] + cased_counts[f.spelled[0].upper()]
+            if m:
+                _add_form(bag, f, m)
+        g = idx.orig_singles.get(w)
+        if g is not None:
+            bag.no[g] += n
+    if present & idx.bigram_firsts:
+        keys = idx.bigram_keys
+        for i in [k for k, pair in enumerate(zip(lows, lows[1:])) if pair in keys]:
+            key = (lows[i], lows[i + 1])
+            for f in idx.multis.get(key, ()):
+                toks = f.entry.toks
+                if tuple(lows[i : i + len(toks)]) != toks:
+                    continue
+                if f.spelled is not None:
+                    words = words if words is not None else _ASCII_WORD.findall(text)
+                    span = words[i : i + len(toks)]
+                    if tuple(span) != f.spelled and not all(x.isupper() for x in span):
+                        continue
+                _add_form(bag, f, 1)
+            for otoks, g in idx.orig_multis.get(key, ()):
+                if tuple(lows[i : i + len(otoks)]) == otoks:
+                    bag.no[g] += 1
+                    break
+    return bag
+
+
+def _add_form(bag: _Bag, f: _Form, n: int) -> None:
+    e = f.entry
+    bag.nf[f.group] += n
+    bag.forms[(e.spun, e.originals[0], e.klass)] += n
+    if f.artifact:
+        bag.artifacts += n
+        if f.spelled is not None or e.name_only:
+            bag.names_spun = True
+
+
+def spin_report(text: str, lexicon: Lexicon, threshold: float = 0.5) -> SpinReport:
+    """How spun ``text`` looks, from the counts of spun forms and originals.
+
+    Quotations are counted apart: their forms add evidence without the
+    originals' counter-evidence (capped separately), and decide whether this
+    text spins its quotations.
+    """
+    idx = _evidence_index(lexicon)
+    bag = _count(text, idx)
+    quotes = quote_spans(text) if bag.nf else []
+    nf_out, nf_quote, quoted_words = bag.nf, Counter(), 0
+    if quotes:
+        quoted = "\n".join(text[a:b] for a, b in quotes)
+        qbag = _count(quoted, idx)
+        nf_quote, quoted_words = qbag.nf, qbag.words
+        nf_out = bag.nf - qbag.nf
+    spintax = len(SPINTAX_RE.findall(text)) if "{" in text else 0
+    llr = _llr(nf_out, bag.no, idx.rho) + _llr(nf_quote, Counter(), idx.rho) + spintax * _SPINTAX_LLR
     # Quotations count as spun unless they are long enough to judge and show
     # clearly less spin per word than the rest of the text.
     quotes_spun = True
-    if scan.quoted_words >= 20:
-        outside_words = max(scan.words - scan.quoted_words, 1)
-        rate_out = sum(nf.values()) / outside_words
-        rate_in = sum(nf_quote.values()) / scan.quoted_words
+    if quoted_words >= 20:
+        rate_out = sum(nf_out.values()) / max(bag.words - quoted_words, 1)
+        rate_in = sum(nf_quote.values()) / quoted_words
         quotes_spun = rate_in >= 0.4 * rate_out
-    words = scan.words
+    words = bag.words
     score = _sigmoid(SCALE * (llr - DRIFT_PER_1000 * words / 1000.0 - OFFSET))
-    evidence = tuple(
-        Evidence(form, orig, n, klass) for (form, orig, klass), n in forms.most_common()
-    )
+    forms = bag.forms
+    if spintax:
+        forms = forms + Counter({("{…}", "", "artifact"): spintax})
+    found = sum(forms.values())
+    evidence = tuple(Evidence(form, orig, n, klass) for (form, orig, klass), n in forms.most_common())
     return SpinReport(
         score=score,
         spun=score >= threshold,
@@ -187,100 +303,9 @@ def spin_report(scan: Scan, lexicon: Lexicon, threshold: float = 0.5) -> SpinRep
         words=words,
         spun_forms=found,
         per_1000_words=1000.0 * found / words if words else 0.0,
-        artifacts=artifacts,
+        artifacts=bag.artifacts + spintax,
         llr=llr,
         evidence=evidence,
         quotes_spun=quotes_spun,
-        names_spun=names_spun,
+        names_spun=bag.names_spun,
     )
-
-
-class _GateIndex:
-    """What the fast gate needs from a lexicon, computed once per lexicon."""
-
-    def __init__(self, lexicon: Lexicon):
-        rho = group_rho(lexicon)
-        per_form: dict[str, float] = {}
-        for g, R in rho.items():
-            R = max(R, 1e-6)
-            per_form[g] = min(math.log(((R + SPIN_RATE) / (1.0 + R)) / (R / (1.0 + R))), _PER_FORM_CAP)
-        self.per_form = per_form
-        self.word_groups: dict[str, list[str]] = {}
-        self.artifact_words: set[str] = set()
-        # multi-word forms by their anchor (longest word):
-        # (all bigrams of the form, group, is artifact, first word)
-        self.anchored: dict[str, list[tuple[tuple, str, bool, str]]] = {}
-        for e in lexicon.entries:
-            if e.klass == "keep" or (e.klass != "artifact" and e.weight < MIN_WEIGHT):
-                continue
-            g = e.originals[0].lower()
-            if len(e.toks) == 1:
-                self.word_groups.setdefault(e.toks[0], []).append(g)
-                if e.klass == "artifact":
-                    self.artifact_words.add(e.toks[0])
-            else:
-                pairs = tuple(zip(e.toks, e.toks[1:]))
-                anchor = max(e.toks, key=len)
-                self.anchored.setdefault(anchor, []).append((pairs, g, e.klass == "artifact", e.toks[0]))
-
-
-def _gate_index(lexicon: Lexicon) -> _GateIndex:
-    idx = getattr(lexicon, "_gate_index", None)
-    if idx is None:
-        idx = _GateIndex(lexicon)
-        lexicon._gate_index = idx  # type: ignore[attr-defined]
-    return idx
-
-
-_ASCII_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-
-
-def _lower_words(text: str) -> list[str]:
-    """The lower-cased word tokens of ``text``, as :func:`~despin.tokenize.tokenize` finds them."""
-    if text.isascii():  # same tokens as the Unicode tokenizer, three times faster
-        return _ASCII_WORD.findall(text.lower())
-    return tokenize(text).lows
-
-
-def may_need_edits(text: str, lexicon: Lexicon, spin_threshold: float) -> bool:
-    """A fast, conservative test: False only if no edit is possible.
-
-    Uses C-level work (tokenizing the lower-cased text, set intersections,
-    Counter) instead of the token loop. Edits need an artifact or a spun
-    text; this finds every possible artifact and an upper bound of the spin
-    evidence (originals ignored, multi-word forms counted by their first
-    word), so a text it lets through may still get no edits, but one it
-    stops never would.
-    """
-    if "{" in text:
-        return True
-    idx = _gate_index(lexicon)
-    lows = _lower_words(text)
-    present = set(lows)
-    words = present & idx.word_groups.keys()
-    anchors = present & idx.anchored.keys()
-    if not words and not anchors:
-        return False
-    forms = []
-    if anchors:
-        doc_bigrams = set(zip(lows, lows[1:]))
-        for a in anchors:
-            for pairs, g, artifact, first in idx.anchored[a]:
-                if all(p in doc_bigrams for p in pairs):
-                    forms.append((g, artifact, first))
-    if not words and not forms:
-        return False
-    if words & idx.artifact_words or any(artifact for _, artifact, _ in forms):
-        return True
-    counts = Counter(lows)
-    nf: Counter = Counter()
-    for w in words:
-        for g in idx.word_groups[w]:
-            nf[g] += counts[w]
-    for g, _, first in forms:
-        nf[g] += counts[first]
-    per_form = idx.per_form
-    # quotations are capped separately in spin_report, hence twice the group cap
-    upper = sum(min(n * per_form.get(g, _PER_FORM_CAP), 2 * _GROUP_MAX) for g, n in nf.items())
-    score = _sigmoid(SCALE * (upper - DRIFT_PER_1000 * len(lows) / 1000.0 - OFFSET))
-    return score >= spin_threshold

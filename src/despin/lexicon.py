@@ -35,7 +35,7 @@ import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import regex
 
@@ -250,6 +250,14 @@ class Lexicon:
             list(singles) + [k[0] for k in multis] + list(orig_singles) + [k[0] for k in orig_multis]
             + [str(d) for d in range(1, 10)]
         )
+
+    def subset(self, name: str, keep: "Callable[[Entry], bool]") -> "Lexicon":
+        """The entries for which ``keep`` is true, as a lexicon (built once per name)."""
+        cache = self.__dict__.setdefault("_subsets", {})
+        sub = cache.get(name)
+        if sub is None:
+            sub = cache[name] = Lexicon(e for e in self.entries if keep(e))
+        return sub
 
     def __len__(self) -> int:
         return len(self.entries)
