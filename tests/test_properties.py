@@ -126,6 +126,19 @@ def _reference_counts(text, lexicon):
     return nf, no
 
 
+def _usable(counts, lexicon):
+    """Only groups detection can use: with a counted form, or rare spun forms."""
+    from despin.detect import MIN_WEIGHT, SPIN_RATE, group_rho
+
+    rho = group_rho(lexicon)
+    max_rho = SPIN_RATE * (1.0 - MIN_WEIGHT) / MIN_WEIGHT
+    with_forms = {
+        e.originals[0].lower() for e in lexicon.entries
+        if e.klass == "artifact" or (e.klass == "common" and e.weight >= MIN_WEIGHT)
+    }
+    return +type(counts)({g: n for g, n in counts.items() if g in with_forms or rho.get(g, 1e9) <= max_rho})
+
+
 @SETTINGS
 @given(texts)
 def test_detection_counts_match_reference(text):
@@ -134,7 +147,7 @@ def test_detection_counts_match_reference(text):
     bag = _count(text, _evidence_index(SMALL.lexicon))
     nf, no = _reference_counts(text, SMALL.lexicon)
     assert +bag.nf == +nf
-    assert +bag.no == +no
+    assert +bag.no == _usable(no, SMALL.lexicon)
 
 
 @SETTINGS
@@ -143,3 +156,36 @@ def test_texts_not_called_spun_get_only_artifact_edits(text):
     res = SMALL.restore_and_explain(text)
     if not res.report.spun:
         assert all(e.reason in ("spinner artifact", "spintax leftover") for e in res.edits)
+
+
+def _exact_says_clean(text, restorer):
+    from despin.detect import spin_report
+
+    rep = spin_report(text, restorer.lexicon, restorer.config.spin_threshold)
+    return not rep.spun and rep.artifacts == 0
+
+
+@SETTINGS
+@given(texts)
+def test_quick_reject_never_wrong_small_lexicon(text):
+    from despin.detect import surely_clean
+
+    if surely_clean(text, SMALL.lexicon, SMALL.config.spin_threshold):
+        assert _exact_says_clean(text, SMALL)
+
+
+DEFAULT_PIECES = [
+    "stated", "officers", "mentioned", "in response to", "firm", "said", "the", "yr", "Chilly Conflict",
+    "authorities", "navy", "warfare", "meals", "assist", ".", "however", "but", "—", "“", "”", "-", "well-known",
+    "financial institution", "Financial institution", "satellite tv for pc", "in-response", "officers’",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(DEFAULT_PIECES), max_size=400).map(" ".join), st.sampled_from([0.1, 0.5, 0.9]))
+def test_quick_reject_never_wrong_default_lexicon(text, threshold):
+    from despin.detect import surely_clean
+
+    r = despin.Restorer(context=False, spin_threshold=threshold)
+    if surely_clean(text, r.lexicon, threshold):
+        assert _exact_says_clean(text, r)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import regex
 
 from .candidates import quote_spans, scan
 from .config import Config
 from .decide import decide
-from .detect import SpinReport, artifact_lexicon, spin_report
+from .detect import SpinReport, artifact_lexicon, spin_report, surely_clean
 from .edits import Edit, apply_edits, compose
 from .errors import InputError
 from .lexicon import Lexicon, load_lexicon
@@ -26,18 +25,31 @@ _URL_RE = regex.compile(r"(?:https?://|www\.)[^\s<>\"]+|[\w.+-]+@[\w-]+\.[\w.-]+
 _MAX_PASSES = 3
 
 
-@dataclass(frozen=True)
 class Restored:
     """The result of :func:`restore_and_explain`: the restored ``text``, the
-    ``edits`` made, and the spin ``report`` of the input."""
+    ``edits`` made, and the spin ``report`` of the input (computed on first
+    access when the input was recognised as clean on the fast path)."""
 
-    text: str
-    edits: tuple[Edit, ...]
-    report: SpinReport
+    __slots__ = ("text", "edits", "_report", "_make_report")
+
+    def __init__(self, text: str, edits: tuple[Edit, ...], report: SpinReport | Callable[[], SpinReport]):
+        self.text = text
+        self.edits = edits
+        self._report = report if isinstance(report, SpinReport) else None
+        self._make_report = None if isinstance(report, SpinReport) else report
+
+    @property
+    def report(self) -> SpinReport:
+        if self._report is None:
+            self._report = self._make_report()  # type: ignore[misc]
+        return self._report
 
     @property
     def changed(self) -> bool:
         return bool(self.edits)
+
+    def __repr__(self) -> str:
+        return f"Restored(text={self.text!r}, edits={self.edits!r})"
 
 
 def _check_text(text: Any) -> str:
@@ -101,9 +113,12 @@ class Restorer:
         text = _check_text(text)
         return spin_report(text, self.lexicon, self.config.spin_threshold)
 
-    def _one_pass(self, text: str) -> tuple[list[Edit], SpinReport]:
-        """Edits for one pass, and the text's spin report."""
+    def _one_pass(self, text: str) -> tuple[list[Edit], SpinReport | None]:
+        """Edits for one pass, and the text's spin report (None when the quick
+        reject showed the text clean)."""
         cfg = self.config
+        if surely_clean(text, self.lexicon, cfg.spin_threshold):
+            return [], None
         report = spin_report(text, self.lexicon, cfg.spin_threshold)
         if not report.spun and not report.artifacts:
             return [], report  # clean text: nothing can be restored
@@ -160,6 +175,8 @@ class Restorer:
                 break
             edits = compose(text, edits, more)
             current = apply_edits(current, more)
+        if report is None:
+            return Restored(current, tuple(edits), lambda: self.detect(text))
         return Restored(current, tuple(edits), report)
 
     def restore(self, text: str) -> str:

@@ -31,7 +31,7 @@ from .candidates import SPINTAX_RE, quote_spans
 from .lexicon import Entry, Lexicon
 from .tokenize import tokenize
 
-__all__ = ["SpinReport", "Evidence", "spin_report", "artifact_lexicon", "SPIN_RATE"]
+__all__ = ["SpinReport", "Evidence", "spin_report", "surely_clean", "artifact_lexicon", "SPIN_RATE"]
 
 SPIN_RATE = 0.5  # share of an original's occurrences a spinner is assumed to replace
 MIN_WEIGHT = 0.5  # only forms at least this likely to be spinner output count as evidence
@@ -41,6 +41,14 @@ SCALE = 0.3
 _PER_FORM_CAP = 4.0  # nats one occurrence of a spun form can contribute
 _GROUP_MIN, _GROUP_MAX = -3.0, 6.0  # nats one original can contribute in all
 _SPINTAX_LLR = 6.0
+# The most frequent English function words: never used as a form's anchor.
+_STOPWORDS = frozenset(
+    """the of and to a in is that for it as was with be by on not he i this are or his from at which
+    but have an they you were her she there been their one has all its had we more if will would so
+    no when who out up about than into them can only other new some could these two may then do
+    first any my now such like our over also did most me after what said year years made many well
+    much should very where just even those being through while own under same both each how""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -168,11 +176,51 @@ class _EvidenceIndex:
                 self.singles.setdefault(e.toks[0], []).append(_Form(e))
             else:
                 self.multis.setdefault((e.toks[0], e.toks[1]), []).append(_Form(e))
-        self.orig_singles = lexicon.orig_singles
-        self.orig_multis = lexicon.orig_multis
+        # Originals count only for groups _llr can use: those with a counted
+        # form, or whose spun forms are rare enough in clean text.
+        max_rho = SPIN_RATE * (1.0 - MIN_WEIGHT) / MIN_WEIGHT
+        relevant = {f.group for fs in (*self.singles.values(), *self.multis.values()) for f in fs}
+        relevant |= {g for g, R in self.rho.items() if R <= max_rho}
+        self.orig_singles = {w: g for w, g in lexicon.orig_singles.items() if g in relevant}
+        self.orig_multis = {
+            k: v for k, v in ((k, tuple(x for x in v if x[1] in relevant)) for k, v in lexicon.orig_multis.items()) if v
+        }
         self.single_keys = frozenset(self.singles) | frozenset(self.orig_singles)
         self.bigram_keys = frozenset(self.multis) | frozenset(self.orig_multis)
         self.bigram_firsts = frozenset(k[0] for k in self.bigram_keys)
+
+
+        # For the quick reject: the most each form word can add, and multi-word
+        # forms by their longest word.
+        self.cap: dict[int, float] = {}  # id(form) -> most evidence one occurrence adds
+        anchors: set[str] = set()
+        self.keyed: dict[tuple[str, str], list[tuple[_Form, int]]] = {}
+        for fs in (*self.singles.values(), *self.multis.values()):
+            for f in fs:
+                self.cap[id(f)] = _per_form(self.rho, f)
+        original_words = set(lexicon.orig_singles) | {t for k in lexicon.orig_multis for t in k}
+
+        def rarity(w: str) -> tuple[bool, bool, int]:  # smaller = rarer in clean text
+            return (w in _STOPWORDS, w in original_words, -len(w))
+
+        for fs in self.multis.values():
+            for f in fs:
+                toks = f.entry.toks
+                anchor = min(toks, key=rarity)
+                anchors.add(anchor)
+                # key: the bigram of the anchor and its longer neighbour; start: where it begins
+                starts = [k for k in range(len(toks) - 1) if anchor in toks[k : k + 2]]
+                start = max(starts, key=lambda k: len(toks[k]) + len(toks[k + 1]))
+                self.keyed.setdefault((toks[start], toks[start + 1]), []).append((f, start))
+        self.quick_keys = frozenset(self.singles) | frozenset(anchors)
+        self.single_quick = frozenset(self.singles)
+        self.anchor_quick = frozenset(anchors)
+        self.bigram_quick = frozenset(self.keyed)
+
+
+def _per_form(rho: dict[str, float], f: "_Form") -> float:
+    R = max(rho.get(f.group, 1e-6), 1e-6)
+    return min(math.log(((R + SPIN_RATE) / (1.0 + R)) / (R / (1.0 + R))), _PER_FORM_CAP)
 
 
 def _evidence_index(lexicon: Lexicon) -> _EvidenceIndex:
@@ -309,3 +357,78 @@ def spin_report(text: str, lexicon: Lexicon, threshold: float = 0.5) -> SpinRepo
         quotes_spun=quotes_spun,
         names_spun=bag.names_spun,
     )
+
+
+_SPACE_TABLE: dict[int, str] | None = None
+
+
+def _space_table() -> dict[int, str]:
+    """Every Basic Multilingual Plane character that cannot be part of a word
+    token (punctuation, symbols, separators, controls) -> space; hyphens stay."""
+    global _SPACE_TABLE
+    if _SPACE_TABLE is None:
+        import unicodedata
+
+        _SPACE_TABLE = {
+            cp: " " for cp in range(0x10000)
+            if unicodedata.category(chr(cp))[0] in "PSZC" and chr(cp) != "-"
+        }
+    return _SPACE_TABLE
+
+
+def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
+    """A fast test that never errs one way: True only if :func:`spin_report`
+    would find no artifact, no spintax and a score below ``threshold``.
+
+    It maps every non-word character to a space in one ``str.translate`` (a
+    superset of the real tokens, with the parts of hyphenated words added),
+    bounds each form's evidence by its count with no credit for originals,
+    and finds multi-word forms by substring. Texts with characters beyond the
+    Basic Multilingual Plane are not judged (False).
+    """
+    if "{" in text:
+        return False
+    low = text.lower()
+    if not low.isascii() and max(low) > "\uffff":
+        return False
+    idx = _evidence_index(lexicon)
+    spaced = low.translate(_space_table())
+    toks = spaced.split()
+    # No more than the real word count: hyphen-only tokens are not words.
+    n_words = len(toks) - toks.count("-") - toks.count("--")
+    if "---" in spaced:
+        n_words -= sum(1 for t in toks if len(t) > 2 and not t.strip("-"))
+    # A token with an outer or doubled hyphen holds real tokens that differ from it.
+    if "--" in spaced or " -" in spaced or "- " in spaced or spaced.startswith("-") or spaced.endswith("-"):
+        toks += [p for t in toks if "-" in t for p in t.split("-") if p]
+    hits = set(toks) & idx.quick_keys
+    if not hits:
+        return True
+    upper: Counter = Counter()
+    cap = idx.cap
+    for w in hits & idx.single_quick:
+        for f in idx.singles[w]:
+            if f.artifact and (f.spelled is None or f.spelled[0] in text or f.spelled[0].upper() in text):
+                return False
+            upper[f.group] += toks.count(w) * cap[id(f)]
+    anchors = hits & idx.anchor_quick
+    if anchors:
+        keyed = idx.keyed
+        last = len(toks) - 1
+        for i in [k for k, t in enumerate(toks) if t in anchors]:
+            for j in (i - 1, i):  # the bigram before and the bigram after the anchor
+                if j < 0 or j >= last:
+                    continue
+                for f, start in keyed.get((toks[j], toks[j + 1]), ()):
+                    a = j - start
+                    if a < 0 or tuple(toks[a : a + len(f.entry.toks)]) != f.entry.toks:
+                        continue
+                    if f.artifact:
+                        return False
+                    upper[f.group] += cap[id(f)]
+    # a group adds at most 2 * _GROUP_MAX (outside and inside quotations)
+    bound = sum(min(v, 2 * _GROUP_MAX) for v in upper.values())
+    if not 0.0 < threshold < 1.0:
+        return threshold > 1.0
+    need = math.log(threshold / (1.0 - threshold)) / SCALE + OFFSET + DRIFT_PER_1000 * n_words / 1000.0
+    return bound < need
