@@ -142,21 +142,27 @@ def main(argv=None) -> int:
 
     os.makedirs(args.out, exist_ok=True)
     stats = defaultdict(int)
-    seen_forms: set[str] = set()
+    # A spun form listed in several slices is written once, in the first slice
+    # that lists it, with the originals and notes of all of them.
+    merged: dict[str, list] = {}
+    home: dict[str, str] = {}
     for name, rows in slices.items():
-        by_spun: dict[str, list] = {}
         for spun, orig, note in rows:
             key = spun if spun != spun.lower() else spun.lower()
             notes = {_NOTE_ALIASES.get(n, n) for n in note.replace(" ", "").split(",")}
-            by_spun.setdefault(key, [spun, [], notes])
+            entry = merged.setdefault(key, [spun, [], set()])
+            home.setdefault(key, name)
+            entry[2] |= notes
             for o in orig.split("|"):
                 o = o.strip()
-                if o and o.lower() != spun.lower() and o not in by_spun[key][1]:
-                    by_spun[key][1].append(o)
+                if o and o.lower() != spun.lower() and o not in entry[1]:
+                    entry[1].append(o)
+    for name in slices:
+        by_spun = {k: v for k, v in merged.items() if home[k] == name}
         lines = []
         for key, (spun, origs, notes) in sorted(by_spun.items()):
-            if key in seen_forms or not origs:
-                stats["duplicate or empty"] += 1
+            if not origs:
+                stats["empty"] += 1
                 continue
             origs = [o for o in origs if (news.unit_count(unit(o)) or 0) >= 3 or zipf_frequency(o, "en") >= 3.0]
             if not origs:
@@ -167,7 +173,6 @@ def main(argv=None) -> int:
             except ValueError:
                 stats["dropped: bad spun form"] += 1
                 continue
-            seen_forms.add(key)
             # Most probable original first: news frequency, discounted by the slice's own rank.
             origs = sorted(origs, key=lambda o: -rate(unit(o)) * RANK_DECAY ** origs.index(o))
             uf, uo = unit(spun), unit(origs[0])

@@ -281,7 +281,9 @@ def _numeral(tokens: Tokens, i: int) -> Candidate | None:
     if i == 0 or i + 1 >= len(words):
         return None
     prev = words[i - 1]
-    if not prev.isalpha() or not prev.islower() or lows[i - 1] in _NUMERAL_LABELS:
+    if not prev.isalpha() or lows[i - 1] in _NUMERAL_LABELS:
+        return None
+    if not prev.islower() and not (prev.istitle() and _sentence_initial(tokens, i - 1)):
         return None
     if tokens.gaps[i - 1] != " " or tokens.gaps[i] != " ":
         return None

@@ -252,7 +252,7 @@ def cmd_build_model(args: argparse.Namespace) -> int:
                         exclude.add(str(json.loads(line)["id"]))
                     except (ValueError, KeyError):
                         exclude.add(line.strip())
-    lex = load_lexicon(tuple(args.lexicon or ()), True)
+    lex = load_lexicon(tuple(args.lexicon or ()), not args.no_bundled_lexicon)
     summary = build_model(args.inputs, args.output, lex, args.field, exclude, args.min_count, args.quiet)
     for line in summary.lines():
         print(line, file=sys.stderr)
@@ -374,8 +374,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--field", default="text", help="JSONL field holding the text")
     b.add_argument("--exclude-ids", action="append", metavar="JSONL", help="skip documents whose id is listed")
     b.add_argument("--min-count", type=int, default=2)
-    b.add_argument("--lexicon", action="append", metavar="TSV")
-    b.add_argument("-q", "--quiet", action="store_true")
+    b.add_argument("--lexicon", action="append", metavar="TSV",
+                   help="also count the units of this lexicon file (repeatable)")
+    b.add_argument("--no-bundled-lexicon", action="store_true",
+                   help="count only the units of the --lexicon files")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_build_model)
     return p
 
