@@ -1,0 +1,65 @@
+"""A small article-spinner simulation for benchmarks: the lexicon read backwards.
+
+Each word or phrase that is an original in the despin lexicon is replaced,
+with probability ``rate``, by one of its spun forms (seeded, reproducible).
+It makes spun text in volume from clean text; it is not used to build or
+tune despin.
+"""
+
+from __future__ import annotations
+
+import random
+
+from despin.lexicon import load_lexicon
+from despin.tokenize import WORD_RE
+
+
+def _inverse() -> dict[tuple[str, ...], list[str]]:
+    inv: dict[tuple[str, ...], list[str]] = {}
+    for e in load_lexicon().entries:
+        if e.klass == "keep" or e.cased or "science" in e.tags:
+            continue
+        key = tuple(WORD_RE.findall(e.originals[0].lower()))
+        if key:
+            inv.setdefault(key, []).append(e.spun)
+    return inv
+
+
+def spin(text: str, rate: float = 0.5, seed: int = 0) -> str:
+    """Spin ``text``: replace lexicon originals by spun forms."""
+    rng = random.Random(seed)
+    inv = _inverse_cached()
+    out: list[str] = []
+    pos = 0
+    matches = list(WORD_RE.finditer(text))
+    lows = [m.group().lower() for m in matches]
+    i = 0
+    while i < len(matches):
+        done = False
+        for n in (3, 2, 1):
+            key = tuple(lows[i : i + n])
+            if len(key) == n and key in inv and rng.random() < rate:
+                start, end = matches[i].start(), matches[i + n - 1].end()
+                form = rng.choice(inv[key])
+                if matches[i].group()[:1].isupper():
+                    form = form[:1].upper() + form[1:]
+                out.append(text[pos:start])
+                out.append(form)
+                pos = end
+                i += n
+                done = True
+                break
+        if not done:
+            i += 1
+    out.append(text[pos:])
+    return "".join(out)
+
+
+_INV: dict | None = None
+
+
+def _inverse_cached() -> dict[tuple[str, ...], list[str]]:
+    global _INV
+    if _INV is None:
+        _INV = _inverse()
+    return _INV
