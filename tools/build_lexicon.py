@@ -116,7 +116,8 @@ def main(argv=None) -> int:
             except ValueError:
                 continue
             entries.append(Entry(spun, tuple(t.lower() for t in toks), toks, gaps, suffix,
-                                 tuple(o.strip() for o in orig.split("|")), "common", 0.5, frozenset(), f"{name}:{k}"))
+                                 tuple(o.strip() for o in orig.split("|")), "common", 0.5, frozenset(), f"{name}:{k}",
+                                 spun != spun.lower()))
     lex = Lexicon(entries)
     holdout = set()
     with open(os.path.join(args.corpus, HOLDOUT), encoding="utf-8") as fh:

@@ -82,9 +82,7 @@ class Entry:
     tags: frozenset[str]
     source: str  # "file:line"
 
-    @property
-    def cased(self) -> bool:
-        return self.spun != self.spun.lower()
+    cased: bool = False  # written with capitals: matches only so (or in ALL CAPS)
 
     @property
     def name_only(self) -> bool:
@@ -205,6 +203,7 @@ def _parse_row(cols: list[str], path: str, lineno: int) -> Entry:
         weight=weight,
         tags=tags,
         source=f"{Path(path).name}:{lineno}",
+        cased=spun != spun.lower(),
     )
 
 
