@@ -34,7 +34,7 @@ def r() -> despin.Restorer:
 def test_dev_articles_error_reduction(r, name, floor):
     res = evaluate_pair(r, _read(f"{name}.spun.txt"), _read(f"{name}.orig.txt"), name)
     assert res.error_reduction >= floor
-    assert res.precision >= 0.80
+    assert res.precision >= 0.78
     # calibration: edits reported with confidence >= 0.9 are right at least 90 % of the time
     assert res.confident_edits and res.confident_correct / res.confident_edits >= 0.9
 

@@ -406,11 +406,14 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
         return True
     upper: Counter = Counter()
     cap = idx.cap
-    for w in hits & idx.single_quick:
+    singles = hits & idx.single_quick
+    # a few list.count calls are cheapest; for many words one Counter keeps this linear
+    count = Counter(toks).__getitem__ if len(singles) > 8 else toks.count
+    for w in singles:
         for f in idx.singles[w]:
             if f.artifact and (f.spelled is None or f.spelled[0] in text or f.spelled[0].upper() in text):
                 return False
-            upper[f.group] += toks.count(w) * cap[id(f)]
+            upper[f.group] += count(w) * cap[id(f)]
     anchors = hits & idx.anchor_quick
     if anchors:
         keyed = idx.keyed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -99,25 +100,35 @@ def compose(original: str, first: list[Edit], second: list[Edit]) -> list[Edit]:
         pin = e.end
     segs.append((pout, pout + len(original) - pin, pin, len(original), None))
 
+    out_starts = [seg[0] for seg in segs]
+
+    def seg_at(pos: int, end_side: bool) -> int:
+        """Index of the segment holding output position ``pos`` (from the left on the end side)."""
+        k = bisect.bisect_right(out_starts, pos) - 1
+        if end_side:
+            while k > 0 and segs[k][0] == pos and segs[k - 1][1] >= pos:
+                k -= 1
+        return max(k, 0)
+
     def to_input(pos: int, end_side: bool) -> int:
-        for os_, oe, is_, ie, e in segs:
-            inside = os_ < pos <= oe if end_side else os_ <= pos < oe
-            if inside or (os_ == oe == pos):
-                if e is not None:
-                    return ie if end_side else is_
-                return is_ + (pos - os_)
-        return len(original) if end_side else 0
+        os_, oe, is_, ie, e = segs[seg_at(pos, end_side)]
+        if e is not None:
+            return ie if end_side else is_
+        return is_ + (pos - os_)
 
     groups: list[list] = []  # [out_s, out_e, [second edits], {ids of first edits}]
     for e2 in sorted(second, key=lambda e: e.start):
         os_, oe = e2.start, e2.end
         touched = set()
-        for s_os, s_oe, _, _, e1 in segs:
-            if e1 is None:
-                continue
-            if s_os < oe and os_ < s_oe:
+        k = seg_at(e2.start, False)
+        while k > 0 and segs[k - 1][1] > e2.start:
+            k -= 1
+        while k < len(segs) and segs[k][0] < e2.end:
+            s_os, s_oe, _, _, e1 = segs[k]
+            if e1 is not None and s_os < e2.end and e2.start < s_oe:
                 touched.add(id(e1))
                 os_, oe = min(os_, s_os), max(oe, s_oe)
+            k += 1
         if groups and (os_ < groups[-1][1] or touched & groups[-1][3]):
             g = groups[-1]
             g[0], g[1] = min(g[0], os_), max(g[1], oe)
