@@ -5,6 +5,9 @@ from pathlib import Path
 import pytest
 
 import despin
+from despin.cli import main
+
+from cli_support import LEXICON
 
 DATA = Path(__file__).parent / "data"
 TEST_LEXICON = str(DATA / "test_lexicon.tsv")
@@ -20,3 +23,27 @@ def small() -> despin.Restorer:
 def default() -> despin.Restorer:
     """The restorer users get: bundled lexicon and model."""
     return despin.Restorer()
+
+
+@pytest.fixture
+def lexicon(tmp_path: Path) -> Path:
+    """The tiny command-line test lexicon, written to tmp_path."""
+    path = tmp_path / "lex.tsv"
+    path.write_text(LEXICON, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cli(tmp_path: Path, lexicon: Path, monkeypatch: pytest.MonkeyPatch):
+    """Run ``main`` in tmp_path with the tiny lexicon; one job unless -j is given."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(command: str, *args: str) -> int:
+        extra = ["--lexicon", str(lexicon), "--no-bundled-lexicon"]
+        if command in ("restore", "eval"):
+            extra.append("--no-context")
+        if command in ("restore", "detect") and not any(a in ("-j", "--jobs") for a in args):
+            extra += ["-j", "1"]
+        return main([command, *args, *extra])
+
+    return run

@@ -18,39 +18,7 @@ import pytest
 from despin import Config, Restorer
 from despin.cli import build_parser, main
 
-LEXICON = (
-    "# despin-lexicon 1\n"
-    "spun\toriginal\tclass\tweight\ttags\n"
-    "satellite tv for pc\tsatellite\tartifact\t0.99\t\n"
-    "chilly conflict\tcold war\tartifact\t0.99\t\n"
-)
-SPUN = "The satellite tv for pc was launched during the chilly conflict.\n"
-RESTORED = "The satellite was launched during the cold war.\n"
-CLEAN = "Nothing to restore in this sentence.\n"
-
-
-@pytest.fixture
-def lexicon(tmp_path: Path) -> Path:
-    path = tmp_path / "lex.tsv"
-    path.write_text(LEXICON, encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def cli(tmp_path: Path, lexicon: Path, monkeypatch: pytest.MonkeyPatch):
-    """Run ``main`` in tmp_path with the tiny lexicon; one job unless -j is given."""
-    monkeypatch.chdir(tmp_path)
-
-    def run(command: str, *args: str) -> int:
-        extra = ["--lexicon", str(lexicon), "--no-bundled-lexicon"]
-        if command in ("restore", "eval"):
-            extra.append("--no-context")
-        if command in ("restore", "detect") and not any(a in ("-j", "--jobs") for a in args):
-            extra += ["-j", "1"]
-        return main([command, *args, *extra])
-
-    return run
-
+from cli_support import CLEAN, RESTORED, SPUN, write
 
 def run_module(args: list[str], cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     """``python -m despin ARGS`` in a subprocess."""
@@ -60,15 +28,6 @@ def run_module(args: list[str], cwd: Path, stdin: bytes | None = None) -> subpro
 
 def lex_args(lexicon: Path) -> list[str]:
     return ["--lexicon", str(lexicon), "--no-bundled-lexicon"]
-
-
-def write(path: Path, data: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, bytes):
-        path.write_bytes(data)
-    else:
-        path.write_bytes(data.encode("utf-8"))
-    return path
 
 
 def summary_counts(stderr: str) -> dict[str, int]:

@@ -10,50 +10,15 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from despin import batch
 from despin.api import Restorer
 from despin.batch_io import is_temp_name
-from despin.cli import main
 
-LEXICON = (
-    "# despin-lexicon 1\n"
-    "spun\toriginal\tclass\tweight\ttags\n"
-    "satellite tv for pc\tsatellite\tartifact\t0.99\t\n"
-    "chilly conflict\tcold war\tartifact\t0.99\t\n"
-)
-SPUN = "The satellite tv for pc was launched during the chilly conflict.\n"
-RESTORED = "The satellite was launched during the cold war.\n"
-CLEAN = "Nothing to restore in this sentence.\n"
+from cli_support import CLEAN, LEXICON, RESTORED, SPUN, summary_line, tree, write
 
-
-@pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "lex.tsv").write_text(LEXICON, encoding="utf-8")
-
-    def run(command: str, *args: str) -> int:
-        extra = ["--lexicon", "lex.tsv", "--no-bundled-lexicon", "-j", "1"]
-        return main([command, *args, *extra, *(["--no-context"] if command == "restore" else [])])
-
-    return run
-
-
-def write(path: Path, data: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
-    return path
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def summary_line(err: str) -> str:
-    return [ln for ln in err.splitlines() if " read: " in ln][-1]
 
 
 # -- bad files in a folder --------------------------------------------------------------------------

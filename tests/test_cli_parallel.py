@@ -19,36 +19,12 @@ from despin import Config, Restorer, batch_work
 from despin.batch import BatchOptions, run_restore
 from despin.cli import main
 
-LEXICON = (
-    "# despin-lexicon 1\n"
-    "spun\toriginal\tclass\tweight\ttags\n"
-    "satellite tv for pc\tsatellite\tartifact\t0.99\t\n"
-    "chilly conflict\tcold war\tartifact\t0.99\t\n"
-)
-SPUN = "The satellite tv for pc was launched during the chilly conflict.\n"
-CLEAN = "Nothing to restore in this sentence.\n"
-
-
-@pytest.fixture
-def lexicon(tmp_path: Path) -> Path:
-    path = tmp_path / "lex.tsv"
-    path.write_text(LEXICON, encoding="utf-8")
-    return path
+from cli_support import CLEAN, SPUN, tree, write
 
 
 @pytest.fixture
 def restorer(lexicon: Path) -> Restorer:
     return Restorer(Config(lexicons=(str(lexicon),), bundled_lexicon=False, context=False))
-
-
-def write(path: Path, data: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
-    return path
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def make_corpus(root: Path) -> None:

@@ -14,15 +14,9 @@ from despin import batch, batch_io
 from despin.batch_io import AtomicFile, is_temp_name, make_backup, remove_stale_temps, temp_prefix
 from despin.cli import main
 
-LEXICON = (
-    "# despin-lexicon 1\n"
-    "spun\toriginal\tclass\tweight\ttags\n"
-    "satellite tv for pc\tsatellite\tartifact\t0.99\t\n"
-    "chilly conflict\tcold war\tartifact\t0.99\t\n"
-)
-SPUN = "The satellite tv for pc was launched during the chilly conflict.\n"
-RESTORED = "The satellite was launched during the cold war.\n"
-CLEAN = "Nothing to restore in this sentence.\n"
+from cli_support import CLEAN, LEXICON, RESTORED, SPUN, tree, write
+
+
 DEAD_PID = 4194305  # above Linux's largest pid_max: no such process
 
 
@@ -35,17 +29,6 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         return main(["restore", *args, "--lexicon", "lex.tsv", "--no-bundled-lexicon", "--no-context", "-j", "1"])
 
     return run
-
-
-def write(path: Path, data: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
-    return path
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    """Every file under root (relative posix path -> bytes)."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def temps(root: Path) -> list[Path]:

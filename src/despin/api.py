@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable
 
 import regex
 
-from .candidates import quote_spans, scan
+from .candidates import scan
 from .config import Config
 from .decide import decide
 from .detect import SpinReport, artifact_lexicon, spin_report, surely_clean
