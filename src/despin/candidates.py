@@ -69,7 +69,6 @@ class Scan:
     original_counts: Counter = field(default_factory=Counter)
     words: int = 0
     quotes: list[tuple[int, int]] = field(default_factory=list)
-    quoted_words: int = 0
 
 
 def quote_spans(text: str) -> list[tuple[int, int]]:
@@ -256,14 +255,12 @@ def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True) -> Scan:
             cands.append(Candidate(-1, -1, m.start(), m.end(), "spintax", (first,), "artifact", 0.99))
         cands.sort(key=lambda c: c.start)
     quotes = quote_spans(text)
-    quoted_words = 0
     if quotes:
         _mark_quotes(cands, quotes)
-        quoted_words = sum(len(text[a:b].split()) for a, b in quotes)
     for c in cands:
         if c.i >= 0:
             c.in_name = _in_name(tokens, c.i, c.j)
-    return Scan(cands, counts, len(lows), quotes, quoted_words)
+    return Scan(cands, counts, len(lows), quotes)
 
 
 def _mark_quotes(cands: list[Candidate], quotes: list[tuple[int, int]]) -> None:
