@@ -58,7 +58,6 @@ HEADER = ("spun", "original", "class", "weight", "tags")
 CLASSES = ("artifact", "common", "keep")
 DEFAULT_WEIGHT = {"artifact": 0.97, "common": 0.5, "keep": 1.0}
 _TAG_RE = regex.compile(r"[a-z0-9][a-z0-9_=\-]*")
-_SPACE_RE = regex.compile(r"\s+")
 
 
 def _norm_gap(gap: str) -> str:
@@ -91,6 +90,9 @@ class Entry:
 
 def parse_spun_form(spun: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     """Split a spun form into its word tokens, the gaps between them, and a punctuation suffix."""
+    words = spun.split(" ")
+    if all(w.isalpha() for w in words):  # the common case: plain words and single spaces
+        return tuple(words), (" ",) * (len(words) - 1), ""
     toks: list[str] = []
     gaps: list[str] = []
     pos = 0
@@ -135,6 +137,7 @@ def parse_lexicon_file(path: str | os.PathLike[str]) -> Iterator[Entry]:
         )
     seen_header = False
     width = 5
+    name = Path(path_s).name
     for lineno, line in enumerate(lines, start=1):
         if lineno == 1 or not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -152,12 +155,12 @@ def parse_lexicon_file(path: str | os.PathLike[str]) -> Iterator[Entry]:
             continue
         if len(cols) > width and any(c.strip() for c in cols[width:]):
             raise LexiconError(f"expected at most {width} tab-separated columns, found {len(cols)}", path_s, lineno)
-        yield _parse_row(cols[:5], path_s, lineno)
+        yield _parse_row(cols[:5], path_s, lineno, name)
     if not seen_header:
         raise LexiconError("no header row", path_s)
 
 
-def _parse_row(cols: list[str], path: str, lineno: int) -> Entry:
+def _parse_row(cols: list[str], path: str, lineno: int, name: str) -> Entry:
     def fail(msg: str) -> LexiconError:
         return LexiconError(msg, path, lineno)
 
@@ -167,12 +170,12 @@ def _parse_row(cols: list[str], path: str, lineno: int) -> Entry:
     spun, original, klass, weight_s, tags_s = cols
     if not spun:
         raise fail("empty spun form")
-    spun = _SPACE_RE.sub(" ", spun)
+    spun = " ".join(spun.split())
     try:
         toks, gaps, suffix = parse_spun_form(spun)
     except ValueError as exc:
         raise fail(f"spun form {spun!r} {exc}") from None
-    originals = tuple(_SPACE_RE.sub(" ", o.strip()) for o in original.split("|"))
+    originals = tuple(" ".join(o.split()) for o in original.split("|"))
     if not original or any(not o for o in originals):
         raise fail(f"empty original for {spun!r}")
     if klass not in CLASSES:
@@ -202,7 +205,7 @@ def _parse_row(cols: list[str], path: str, lineno: int) -> Entry:
         klass=klass,
         weight=weight,
         tags=tags,
-        source=f"{Path(path).name}:{lineno}",
+        source=f"{name}:{lineno}",
         cased=spun != spun.lower(),
     )
 
