@@ -67,7 +67,6 @@ class Scan:
 
     candidates: list[Candidate]
     original_counts: Counter = field(default_factory=Counter)
-    words: int = 0
     quotes: list[tuple[int, int]] = field(default_factory=list)
 
 
@@ -260,7 +259,7 @@ def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True) -> Scan:
     for c in cands:
         if c.i >= 0:
             c.in_name = _in_name(tokens, c.i, c.j)
-    return Scan(cands, counts, len(lows), quotes)
+    return Scan(cands, counts, quotes)
 
 
 def _mark_quotes(cands: list[Candidate], quotes: list[tuple[int, int]]) -> None:

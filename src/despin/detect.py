@@ -215,7 +215,6 @@ class _EvidenceIndex:
         self.quick_keys = frozenset(self.singles) | frozenset(anchors)
         self.single_quick = frozenset(self.singles)
         self.anchor_quick = frozenset(anchors)
-        self.bigram_quick = frozenset(self.keyed)
 
 
 def _per_form(rho: dict[str, float], f: "_Form") -> float:
