@@ -3,7 +3,7 @@
 Needs the extra: ``pip install -e ".[test,datatrove]"``; without it the
 datatrove tests skip, but the import-contract tests still run.
 
-The lexicon is a tiny file written here (the bundled one is being rebuilt),
+The lexicon is a tiny file written here (independent of the bundled one),
 and the context model is off, so results depend only on this file.
 """
 

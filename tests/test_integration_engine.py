@@ -5,7 +5,7 @@ are all an engine needs. Dask bag runs in CI (``pip install -e
 ".[test,dask]"``); the Ray Data and Spark recipes of docs/corpus-scale.md run
 here too when those engines are installed, and skip otherwise.
 
-The lexicon is a tiny file written here (the bundled one is being rebuilt),
+The lexicon is a tiny file written here (independent of the bundled one),
 and the context model is off, so results depend only on this file.
 """
 
