@@ -119,17 +119,22 @@ def group_rho(lexicon: Lexicon) -> dict[str, float]:
     An entry's weight w is the prior that the form is spinner output when seen
     in a spun text: w = r F(o) / (r F(o) + F(f)), so F(f) / F(o) = r (1 - w) / w.
     """
-    cached = getattr(lexicon, "_group_rho", None)
-    if cached is not None:
-        return cached
     rho: dict[str, float] = {}
     for e in lexicon.entries:
         if e.klass == "keep":
             continue
         g = e.originals[0].lower()
         rho[g] = rho.get(g, 0.0) + SPIN_RATE * (1.0 - e.weight) / e.weight
-    lexicon._group_rho = rho  # type: ignore[attr-defined]
     return rho
+
+
+def _per_occurrence(R: float) -> tuple[float, float]:
+    """Evidence (nats) one occurrence of a spun form adds (capped), and one
+    occurrence of the original (negative), for an original with rate ``R``."""
+    R = max(R, 1e-6)
+    q_clean = R / (1.0 + R)
+    q_spun = (R + SPIN_RATE) / (1.0 + R)
+    return min(math.log(q_spun / q_clean), _PER_FORM_CAP), math.log((1.0 - q_spun) / (1.0 - q_clean))
 
 
 def _llr(nf: Counter, no: Counter, rho: dict[str, float]) -> float:
@@ -139,11 +144,7 @@ def _llr(nf: Counter, no: Counter, rho: dict[str, float]) -> float:
         R = rho.get(g)
         if R is None or (R > max_rho and not nf[g]):
             continue
-        R = max(R, 1e-6)
-        q_clean = R / (1.0 + R)
-        q_spun = (R + SPIN_RATE) / (1.0 + R)
-        per_form = min(math.log(q_spun / q_clean), _PER_FORM_CAP)
-        per_orig = math.log((1.0 - q_spun) / (1.0 - q_clean))
+        per_form, per_orig = _per_occurrence(R)
         total += min(max(nf[g] * per_form + no[g] * per_orig, _GROUP_MIN), _GROUP_MAX)
     return total
 
@@ -151,13 +152,14 @@ def _llr(nf: Counter, no: Counter, rho: dict[str, float]) -> float:
 class _Form:
     """A lexicon form as detection counts it."""
 
-    __slots__ = ("entry", "group", "artifact", "spelled")
+    __slots__ = ("entry", "group", "artifact", "spelled", "cap")
 
-    def __init__(self, entry: Entry):
+    def __init__(self, entry: Entry, rho: dict[str, float]):
         self.entry = entry
         self.group = entry.originals[0].lower()
         self.artifact = entry.klass == "artifact"
         self.spelled = entry.case_toks if entry.cased else None
+        self.cap = _per_occurrence(rho.get(self.group, 1e-6))[0]  # most one occurrence adds
 
 
 class _EvidenceIndex:
@@ -173,9 +175,9 @@ class _EvidenceIndex:
             if not (e.klass == "artifact" or (e.klass == "common" and e.weight >= MIN_WEIGHT)):
                 continue
             if len(e.toks) == 1:
-                self.singles.setdefault(e.toks[0], []).append(_Form(e))
+                self.singles.setdefault(e.toks[0], []).append(_Form(e, self.rho))
             else:
-                self.multis.setdefault((e.toks[0], e.toks[1]), []).append(_Form(e))
+                self.multis.setdefault((e.toks[0], e.toks[1]), []).append(_Form(e, self.rho))
         # Originals count only for groups _llr can use: those with a counted
         # form, or whose spun forms are rare enough in clean text.
         max_rho = SPIN_RATE * (1.0 - MIN_WEIGHT) / MIN_WEIGHT
@@ -188,21 +190,15 @@ class _EvidenceIndex:
         self.single_keys = frozenset(self.singles) | frozenset(self.orig_singles)
         self.bigram_keys = frozenset(self.multis) | frozenset(self.orig_multis)
         self.bigram_firsts = frozenset(k[0] for k in self.bigram_keys)
-
-
-        # For the quick reject: the most each form word can add, and multi-word
-        # forms by their longest word.
-        self.cap: dict[int, float] = {}  # id(form) -> most evidence one occurrence adds
-        anchors: set[str] = set()
-        self.keyed: dict[tuple[str, str], list[tuple[_Form, int]]] = {}
-        for fs in (*self.singles.values(), *self.multis.values()):
-            for f in fs:
-                self.cap[id(f)] = _per_form(self.rho, f)
+        # For the quick reject: multi-word forms by the bigram around their
+        # anchor, the word least likely in clean text.
         original_words = set(lexicon.orig_singles) | {t for k in lexicon.orig_multis for t in k}
 
         def rarity(w: str) -> tuple[bool, bool, int]:  # smaller = rarer in clean text
             return (w in _STOPWORDS, w in original_words, -len(w))
 
+        anchors: set[str] = set()
+        self.keyed: dict[tuple[str, str], list[tuple[_Form, int]]] = {}
         for fs in self.multis.values():
             for f in fs:
                 toks = f.entry.toks
@@ -215,11 +211,6 @@ class _EvidenceIndex:
         self.quick_keys = frozenset(self.singles) | frozenset(anchors)
         self.single_quick = frozenset(self.singles)
         self.anchor_quick = frozenset(anchors)
-
-
-def _per_form(rho: dict[str, float], f: "_Form") -> float:
-    R = max(rho.get(f.group, 1e-6), 1e-6)
-    return min(math.log(((R + SPIN_RATE) / (1.0 + R)) / (R / (1.0 + R))), _PER_FORM_CAP)
 
 
 def _evidence_index(lexicon: Lexicon) -> _EvidenceIndex:
@@ -382,8 +373,8 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
     It maps every non-word character to a space in one ``str.translate`` (a
     superset of the real tokens, with the parts of hyphenated words added),
     bounds each form's evidence by its count with no credit for originals,
-    and finds multi-word forms by substring. Texts with characters beyond the
-    Basic Multilingual Plane are not judged (False).
+    and places multi-word forms around their anchor word (the rarest). Texts
+    with characters beyond the Basic Multilingual Plane are not judged (False).
     """
     if "{" in text:
         return False
@@ -404,7 +395,6 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
     if not hits:
         return True
     upper: Counter = Counter()
-    cap = idx.cap
     singles = hits & idx.single_quick
     # a few list.count calls are cheapest; for many words one Counter keeps this linear
     count = Counter(toks).__getitem__ if len(singles) > 8 else toks.count
@@ -412,7 +402,7 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
         for f in idx.singles[w]:
             if f.artifact and (f.spelled is None or f.spelled[0] in text or f.spelled[0].upper() in text):
                 return False
-            upper[f.group] += count(w) * cap[id(f)]
+            upper[f.group] += count(w) * f.cap
     anchors = hits & idx.anchor_quick
     if anchors:
         keyed = idx.keyed
@@ -427,7 +417,7 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
                         continue
                     if f.artifact:
                         return False
-                    upper[f.group] += cap[id(f)]
+                    upper[f.group] += f.cap
     # a group adds at most 2 * _GROUP_MAX (outside and inside quotations)
     bound = sum(min(v, 2 * _GROUP_MAX) for v in upper.values())
     if not 0.0 < threshold < 1.0:
