@@ -212,3 +212,13 @@ def test_transfer_case(source, target, expected):
 )
 def test_wants_an(word, an):
     assert wants_an(word) is an
+
+
+def test_all_caps_cased_form_is_counted_once(tmp_path):
+    # "ECU" is written in capitals: its spelling and its all-caps form are the same string
+    lex = tmp_path / "l.tsv"
+    lex.write_text("# despin-lexicon 1\nspun\toriginal\tclass\nECU\tEuropean Union\tartifact\n", encoding="utf-8")
+    r = despin.Restorer(bundled_lexicon=False, lexicons=(str(lex),), context=False)
+    rep = r.detect("The ECU rose, and the ecu did not.")
+    assert rep.artifacts == 1
+    assert [(e.form, e.count) for e in rep.evidence] == [("ECU", 1)]

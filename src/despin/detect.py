@@ -265,7 +265,8 @@ def _count(text: str, idx: _EvidenceIndex) -> _Bag:
                 if cased_counts is None:
                     words = words if words is not None else _ASCII_WORD.findall(text)
                     cased_counts = Counter(words)
-                m = cased_counts[f.spelled[0]] + cased_counts[f.spelled[0].upper()]
+                spelled, caps = f.spelled[0], f.spelled[0].upper()
+                m = cased_counts[spelled] + (cased_counts[caps] if caps != spelled else 0)
             if m:
                 _add_form(bag, f, m)
         g = idx.orig_singles.get(w)
