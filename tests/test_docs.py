@@ -26,3 +26,8 @@ def test_readme_python_example_runs_and_prints_what_it_claims():
 def test_package_docstring_examples():
     result = doctest.testmod(despin, verbose=False)
     assert result.attempted >= 1 and result.failed == 0
+
+
+def test_readme_sections_are_not_repeated():
+    headings = [line for line in README.read_text(encoding="utf-8").splitlines() if line.startswith("## ")]
+    assert headings and len(headings) == len(set(headings)), headings
