@@ -125,8 +125,8 @@ class Restorer:
         tokens = tokenize(text)
         if report.spun:  # every entry may apply
             found = scan(tokens, self.lexicon, cfg.numerals)
-        else:  # only artifacts can be restored
-            found = scan(tokens, artifact_lexicon(self.lexicon), numerals=False)
+        else:  # only artifacts can be restored, and they owe nothing to the counts of originals
+            found = scan(tokens, artifact_lexicon(self.lexicon), numerals=False, count_originals=False)
         if not found.candidates:
             return [], report
         model = self.model if report.spun else None
