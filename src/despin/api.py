@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from dataclasses import replace
 from typing import Any, Callable, Iterable
 
 import regex
@@ -113,22 +114,41 @@ class Restorer:
         text = _check_text(text)
         return spin_report(text, self.lexicon, self.config.spin_threshold)
 
-    def _one_pass(self, text: str) -> tuple[list[Edit], SpinReport | None]:
+    def _one_pass(self, text: str, near: list[tuple[int, int]] | None = None) -> tuple[list[Edit], SpinReport | None]:
         """Edits for one pass, and the text's spin report (None when the quick
-        reject showed the text clean)."""
+        reject showed the text clean).
+
+        ``near`` lists the spans of ``text`` that the previous pass rewrote, when
+        that pass restored artifacts only (its text was not spun). If this text
+        is not spun either, only the paragraphs holding those spans are read
+        again: an artifact-only pass reads each paragraph on its own (nothing
+        it matches, quotes or protects crosses a blank line, and the counts of
+        originals play no part), so an untouched paragraph, which gave no edit
+        last time, gives none now.
+        """
         cfg = self.config
         if surely_clean(text, self.lexicon, cfg.spin_threshold):
             return [], None
         report = spin_report(text, self.lexicon, cfg.spin_threshold)
         if not report.spun and not report.artifacts:
             return [], report  # clean text: nothing can be restored
+        if near is not None and not report.spun and self._protect_re is None:
+            edits: list[Edit] = []
+            for lo, hi in _paragraphs_around(text, near):
+                edits.extend(replace(e, start=e.start + lo, end=e.end + lo) for e in self._edits(text[lo:hi], report))
+            return edits, report
+        return self._edits(text, report), report
+
+    def _edits(self, text: str, report: SpinReport) -> list[Edit]:
+        """The edits for ``text`` whose spin report is ``report``."""
+        cfg = self.config
         tokens = tokenize(text)
         if report.spun:  # every entry may apply
             found = scan(tokens, self.lexicon, cfg.numerals)
-        else:  # only artifacts can be restored
-            found = scan(tokens, artifact_lexicon(self.lexicon), numerals=False)
+        else:  # only artifacts can be restored, and they owe nothing to the counts of originals
+            found = scan(tokens, artifact_lexicon(self.lexicon), numerals=False, count_originals=False)
         if not found.candidates:
-            return [], report
+            return []
         model = self.model if report.spun else None
         scored = score_candidates(tokens, found.candidates, report, model, found.original_counts)
         protected = self._protected_spans(text, found.quotes)
@@ -143,7 +163,7 @@ class Restorer:
                 redone = {id(s.cand) for s in rescored}
                 scored = [s for s in scored if id(s.cand) not in redone] + rescored
                 chosen = decide(scored, cfg.threshold, protected, protect_names="names" in cfg.protect)
-        return render(tokens, chosen), report
+        return render(tokens, chosen)
 
     def _protected_spans(self, text: str, quotes: list[tuple[int, int]]) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []
@@ -167,14 +187,17 @@ class Restorer:
         text = _check_text(text)
         edits, report = self._one_pass(text)
         current = apply_edits(text, edits) if edits else text
+        last, last_report = edits, report  # the latest pass's edits (on the text before it) and report
         for _ in range(_MAX_PASSES - 1):
-            if not edits:
+            if not last:
                 break
-            more, _ = self._one_pass(current)
+            near = _rewritten_spans(last) if last_report is not None and not last_report.spun else None
+            more, last_report = self._one_pass(current, near)
             if not more:
                 break
             edits = compose(text, edits, more)
             current = apply_edits(current, more)
+            last = more
         if report is None:
             return Restored(current, tuple(edits), lambda: self.detect(text))
         return Restored(current, tuple(edits), report)
@@ -186,6 +209,37 @@ class Restorer:
     def restore_batch(self, texts: Iterable[str]) -> list[str]:
         """Restore each text of a list (or any iterable), in order."""
         return [self.restore(t) for t in texts]
+
+
+def _rewritten_spans(edits: list[Edit]) -> list[tuple[int, int]] | None:
+    """Where the (non-overlapping) ``edits`` put their new wording in the edited
+    text; None if an edit's wording could change where paragraphs break."""
+    spans: list[tuple[int, int]] = []
+    shift = 0
+    for e in sorted(edits, key=lambda e: e.start):
+        for s in (e.before, e.after):
+            if "\n\n" in s or s[:1] == "\n" or s[-1:] == "\n":
+                return None
+        start = e.start + shift
+        spans.append((start, start + len(e.after)))
+        shift += len(e.after) - (e.end - e.start)
+    return spans
+
+
+def _paragraphs_around(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The stretches of whole paragraphs of ``text`` (paragraphs end after a blank
+    line, "\n\n") that hold the sorted ``spans``, merged, in text order."""
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        q = text.rfind("\n\n", 0, a)  # the last break ending at or before a
+        lo = 0 if q < 0 else q + 2
+        q = text.find("\n\n", max(b - 2, 0))  # the first break ending at or after b
+        hi = len(text) if q < 0 else q + 2
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
 
 
 @functools.lru_cache(maxsize=32)

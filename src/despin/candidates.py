@@ -218,10 +218,14 @@ def _count_original(tokens: Tokens, lexicon: Lexicon, i: int, counts: Counter) -
         counts[group] += 1
 
 
-def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True) -> Scan:
-    """Find candidates and count originals in one pass over the tokens."""
+def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True, count_originals: bool = True) -> Scan:
+    """Find candidates and count originals in one pass over the tokens.
+
+    With ``count_originals`` and ``numerals`` both false, only the words at which
+    an entry can match are visited and ``original_counts`` stays empty.
+    """
     lows = tokens.lows
-    first_words = lexicon.first_words
+    first_words = lexicon.first_words if count_originals or numerals else lexicon.match_words
     matches: list[tuple[int, int, Entry]] = []
     unmatched: list[int] = []
     for i in [k for k, w in enumerate(lows) if w in first_words]:
@@ -236,7 +240,8 @@ def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True) -> Scan:
     for i in unmatched:
         if covered and i in covered:
             continue
-        _count_original(tokens, lexicon, i, counts)
+        if count_originals:
+            _count_original(tokens, lexicon, i, counts)
         if numerals and len(lows[i]) == 1 and "1" <= lows[i] <= "9":
             c = _numeral(tokens, i)
             if c is not None:

@@ -80,6 +80,7 @@ class ContextModel:
         # Bounded lookup caches (a dict read is atomic, so sharing across threads is safe).
         self._cache: dict[str, int] = {}
         self._unit_cache: dict[str, int | None] = {}
+        self._advantage_cache: dict[tuple[str, str, str, str], float] = {}
 
     @staticmethod
     def _get(keys: array, counts: array, key: int) -> int:
@@ -130,6 +131,16 @@ class ContextModel:
     def advantage(self, left: str, literal: str, original: str, right: str) -> float:
         """Log-likelihood ratio (nats) that the neighbours belong to ``original`` rather
         than ``literal``; 0.0 when the model has no evidence either way."""
+        key = (left, literal, original, right)
+        cache = self._advantage_cache
+        adv = cache.get(key)
+        if adv is None:
+            if len(cache) > _CACHE_SIZE:
+                cache.clear()
+            adv = cache[key] = self._advantage(left, literal, original, right)
+        return adv
+
+    def _advantage(self, left: str, literal: str, original: str, right: str) -> float:
         n_f = self.unit_count(literal)
         n_o = self.unit_count(original)
         if n_f is None or n_o is None:

@@ -137,15 +137,20 @@ def _per_occurrence(R: float) -> tuple[float, float]:
     return min(math.log(q_spun / q_clean), _PER_FORM_CAP), math.log((1.0 - q_spun) / (1.0 - q_clean))
 
 
-def _llr(nf: Counter, no: Counter, rho: dict[str, float]) -> float:
+def _llr(nf: Counter, no: Counter, occurrence: dict[str, tuple[float, float, bool]]) -> float:
+    """The capped evidence summed over originals; ``occurrence`` maps each original
+    to its :func:`_per_occurrence` values and whether its spun forms are too common
+    in clean text for the original alone to count."""
     total = 0.0
-    max_rho = SPIN_RATE * (1.0 - MIN_WEIGHT) / MIN_WEIGHT
     for g in set(nf) | set(no):
-        R = rho.get(g)
-        if R is None or (R > max_rho and not nf[g]):
+        occ = occurrence.get(g)
+        if occ is None:
             continue
-        per_form, per_orig = _per_occurrence(R)
-        total += min(max(nf[g] * per_form + no[g] * per_orig, _GROUP_MIN), _GROUP_MAX)
+        per_form, per_orig, common = occ
+        n = nf[g]
+        if common and not n:
+            continue
+        total += min(max(n * per_form + no[g] * per_orig, _GROUP_MIN), _GROUP_MAX)
     return total
 
 
@@ -169,6 +174,8 @@ class _EvidenceIndex:
 
     def __init__(self, lexicon: Lexicon):
         self.rho = group_rho(lexicon)
+        max_rho = SPIN_RATE * (1.0 - MIN_WEIGHT) / MIN_WEIGHT
+        self.occurrence = {g: (*_per_occurrence(R), R > max_rho) for g, R in self.rho.items()}
         self.singles: dict[str, list[_Form]] = {}
         self.multis: dict[tuple[str, str], list[_Form]] = {}
         for e in lexicon.entries:
@@ -180,7 +187,6 @@ class _EvidenceIndex:
                 self.multis.setdefault((e.toks[0], e.toks[1]), []).append(_Form(e, self.rho))
         # Originals count only for groups _llr can use: those with a counted
         # form, or whose spun forms are rare enough in clean text.
-        max_rho = SPIN_RATE * (1.0 - MIN_WEIGHT) / MIN_WEIGHT
         relevant = {f.group for fs in (*self.singles.values(), *self.multis.values()) for f in fs}
         relevant |= {g for g, R in self.rho.items() if R <= max_rho}
         self.orig_singles = {w: g for w, g in lexicon.orig_singles.items() if g in relevant}
@@ -320,7 +326,7 @@ def spin_report(text: str, lexicon: Lexicon, threshold: float = 0.5) -> SpinRepo
         nf_quote, quoted_words = qbag.nf, qbag.words
         nf_out = bag.nf - qbag.nf
     spintax = len(SPINTAX_RE.findall(text)) if "{" in text else 0
-    llr = _llr(nf_out, bag.no, idx.rho) + _llr(nf_quote, Counter(), idx.rho) + spintax * _SPINTAX_LLR
+    llr = _llr(nf_out, bag.no, idx.occurrence) + _llr(nf_quote, Counter(), idx.occurrence) + spintax * _SPINTAX_LLR
     # Quotations count as spun unless they are long enough to judge and show
     # clearly less spin per word than the rest of the text.
     quotes_spun = True

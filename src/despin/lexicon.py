@@ -248,9 +248,11 @@ class Lexicon:
                     orig_multis.setdefault((otoks[0], otoks[1]), set()).add((otoks, group))
         self.orig_singles = orig_singles
         self.orig_multis = {k: tuple(sorted(v, key=lambda x: -len(x[0]))) for k, v in orig_multis.items()}
-        self.first_words: frozenset[str] = frozenset(
-            list(singles) + [k[0] for k in multis] + list(orig_singles) + [k[0] for k in orig_multis]
-            + [str(d) for d in range(1, 10)]
+        # Words at which an entry can match, and those plus the words that start an
+        # original or a numeral (where the scan also counts or looks for digits).
+        self.match_words: frozenset[str] = frozenset(list(singles) + [k[0] for k in multis])
+        self.first_words: frozenset[str] = self.match_words | frozenset(
+            list(orig_singles) + [k[0] for k in orig_multis] + [str(d) for d in range(1, 10)]
         )
 
     def subset(self, name: str, keep: "Callable[[Entry], bool]") -> "Lexicon":
