@@ -247,7 +247,8 @@ class Lexicon:
                 elif otoks:
                     orig_multis.setdefault((otoks[0], otoks[1]), set()).add((otoks, group))
         self.orig_singles = orig_singles
-        self.orig_multis = {k: tuple(sorted(v, key=lambda x: -len(x[0]))) for k, v in orig_multis.items()}
+        # Longest first; ties in a fixed order, so counts never depend on the hash seed.
+        self.orig_multis = {k: tuple(sorted(v, key=lambda x: (-len(x[0]), x))) for k, v in orig_multis.items()}
         # Words at which an entry can match, and those plus the words that start an
         # original or a numeral (where the scan also counts or looks for digits).
         self.match_words: frozenset[str] = frozenset(list(singles) + [k[0] for k in multis])
