@@ -82,13 +82,6 @@ class ContextModel:
         self._unit_cache: dict[str, int | None] = {}
         self._advantage_cache: dict[tuple[str, str, str, str], float] = {}
 
-    @staticmethod
-    def _get(keys: array, counts: array, key: int) -> int:
-        i = bisect.bisect_left(keys, key)
-        if i < len(keys) and keys[i] == key:
-            return counts[i]
-        return 0
-
     def unit_count(self, unit: str) -> int | None:
         """Occurrences of a lexicon unit in the build corpus; None if it was not a unit."""
         cache = self._unit_cache
@@ -107,26 +100,37 @@ class ContextModel:
         return None
 
     def word_count(self, word: str) -> int:
-        return self._get(self._uk, self._uc, key_hash(word))
+        return _lookup(self._uk, self._uc, key_hash(word))
 
     def pair_count(self, key: str) -> int:
+        n = self._cache.get(key)
+        return self._pair_count(key) if n is None else n
+
+    def _pair_count(self, key: str) -> int:
+        """:meth:`pair_count` of a key not in the cache (now added to it)."""
         cache = self._cache
-        n = cache.get(key)
-        if n is None:
-            if len(cache) > _CACHE_SIZE:
-                cache.clear()
-            n = cache[key] = self._get(self._pk, self._pc, key_hash(key))
+        if len(cache) > _CACHE_SIZE:
+            cache.clear()
+        n = cache[key] = _lookup(self._pk, self._pc, key_hash(key))
         return n
 
     def _side(self, key_o: str, key_f: str, share_o: float) -> float:
         """Log-ratio of how much more often the original than the literal form
-        occurs with one neighbour, relative to their overall ratio; 0 without data."""
-        c_o = self.pair_count(key_o)
-        c_f = self.pair_count(key_f)
+        occurs with one neighbour, relative to their overall ratio, clipped to
+        +-SIDE_CLIP; 0 without data. (Reads the pair cache directly: this is
+        the innermost step of scoring.)"""
+        cache = self._cache
+        c_o = cache.get(key_o)
+        if c_o is None:
+            c_o = self._pair_count(key_o)
+        c_f = cache.get(key_f)
+        if c_f is None:
+            c_f = self._pair_count(key_f)
         if c_o == 0 and c_f == 0:
             return 0.0
         share_f = 1.0 - share_o
-        return math.log(((c_o + KAPPA * share_o) / (c_f + KAPPA * share_f)) * (share_f / share_o))
+        x = math.log(((c_o + KAPPA * share_o) / (c_f + KAPPA * share_f)) * (share_f / share_o))
+        return -SIDE_CLIP if x < -SIDE_CLIP else SIDE_CLIP if x > SIDE_CLIP else x
 
     def advantage(self, left: str, literal: str, original: str, right: str) -> float:
         """Log-likelihood ratio (nats) that the neighbours belong to ``original`` rather
@@ -148,9 +152,9 @@ class ContextModel:
         share_o = (n_o + 0.5) / (n_o + n_f + 1.0)
         adv = 0.0
         if left != BOUNDARY:
-            adv += _clip(self._side(left_key(left, original), left_key(left, literal), share_o))
+            adv += self._side(left_key(left, original), left_key(left, literal), share_o)
         if right != BOUNDARY:
-            adv += _clip(self._side(right_key(original, right), right_key(literal, right), share_o))
+            adv += self._side(right_key(original, right), right_key(literal, right), share_o)
         return adv
 
     def advantage_at(
@@ -180,8 +184,12 @@ def unit_of(phrase: str) -> str:
     return " ".join(WORD_RE.findall(phrase.lower()))
 
 
-def _clip(x: float) -> float:
-    return max(-SIDE_CLIP, min(SIDE_CLIP, x))
+def _lookup(keys: array, counts: array, key: int) -> int:
+    """The count stored for ``key`` in a sorted key array, 0 if absent."""
+    i = bisect.bisect_left(keys, key)
+    if i < len(keys) and keys[i] == key:
+        return counts[i]
+    return 0
 
 
 def _read(path: str) -> ContextModel:
