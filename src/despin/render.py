@@ -49,6 +49,9 @@ def transfer_case(source: str, target: str) -> str:
     letter stays a capital first letter; targets with capitals of their own
     (names like "Eastern Economic Forum") keep them.
     """
+    first = source[:1]
+    if first.isalpha() and first.islower():  # the usual case; each rule below leaves target as it is
+        return target
     letters = [ch for ch in source if ch.isalpha()]
     if not letters or not target:
         return target
