@@ -153,17 +153,17 @@ def _contraction_part(tokens: Tokens, i: int, j: int) -> bool:
     return False
 
 
-def _lexicon_match(tokens: Tokens, lexicon: Lexicon, i: int) -> tuple[Entry, int] | None:
-    """The longest lexicon entry matching at token i, with the token after it."""
-    lows = tokens.lows
-    if i + 1 < len(lows):
-        multi = lexicon.multis.get((lows[i], lows[i + 1]))
-        if multi is not None:
-            for e in multi:
-                j = _match(tokens, i, e)
-                if j > 0 and _allowed(tokens, i, j, e):
-                    return e, j
-    single = lexicon.singles.get(lows[i])
+def _lexicon_match(
+    tokens: Tokens, i: int, multi: list[Entry] | None, single: list[Entry] | None
+) -> tuple[Entry, int] | None:
+    """The longest lexicon entry matching at token i, with the token after it;
+    ``multi`` and ``single`` are the lexicon's entries for the word pair and the
+    word at i."""
+    if multi is not None:
+        for e in multi:
+            j = _match(tokens, i, e)
+            if j > 0 and _allowed(tokens, i, j, e):
+                return e, j
     if single is not None:
         for e in single:
             j = _match(tokens, i, e) if (e.cased or e.suffix) else i + 1
@@ -183,17 +183,11 @@ def _resolve_overlaps(matches: list[tuple[int, int, Entry]], out: list[Candidate
     append them to ``out`` as candidates and return the token positions they cover."""
     if not matches:
         return set()
-    overlapping = any(matches[k + 1][0] < matches[k][1] for k in range(len(matches) - 1))
-    if overlapping:
-        ranked = sorted(matches, key=lambda m: (m[2].klass != "artifact", -(m[1] - m[0]), -m[2].weight, m[0]))
-        taken: set[int] = set()
-        kept = []
-        for i, j, e in ranked:
-            if any(k in taken for k in range(i, j)):
-                continue
-            taken.update(range(i, j))
-            kept.append((i, j, e))
-        matches = sorted(kept)
+    if any(matches[k + 1][0] < matches[k][1] for k in range(len(matches) - 1)):
+        kept: list[tuple[int, int, Entry]] = []
+        for cluster in _clusters(matches):
+            kept.extend(_greedy(cluster) if len(cluster) > 1 else cluster)
+        matches = kept
     covered: set[int] = set()
     for i, j, e in matches:
         covered.update(range(i, j))
@@ -201,6 +195,35 @@ def _resolve_overlaps(matches: list[tuple[int, int, Entry]], out: list[Candidate
             end = tokens.ends[j - 1] + len(e.suffix)
             out.append(Candidate(i, j, tokens.starts[i], end, "lexicon", e.originals, e.klass, e.weight, e))
     return covered
+
+
+def _clusters(matches: list[tuple[int, int, Entry]]) -> list[list[tuple[int, int, Entry]]]:
+    """The matches (sorted by start) in runs that overlap one another, in text order."""
+    out: list[list[tuple[int, int, Entry]]] = []
+    end = -1
+    for m in matches:
+        if m[0] < end:
+            out[-1].append(m)
+            end = max(end, m[1])
+        else:
+            out.append([m])
+            end = m[1]
+    return out
+
+
+def _greedy(matches: list[tuple[int, int, Entry]]) -> list[tuple[int, int, Entry]]:
+    """Non-overlapping matches taken greedily by rank, in text order. Matches in
+    different clusters cannot block one another, so ranking each cluster on its
+    own takes the same matches as ranking them all."""
+    ranked = sorted(matches, key=lambda m: (m[2].klass != "artifact", -(m[1] - m[0]), -m[2].weight, m[0]))
+    taken: set[int] = set()
+    kept = []
+    for i, j, e in ranked:
+        if any(k in taken for k in range(i, j)):
+            continue
+        taken.update(range(i, j))
+        kept.append((i, j, e))
+    return sorted(kept)
 
 
 def _count_original(tokens: Tokens, lexicon: Lexicon, i: int, counts: Counter) -> None:
@@ -226,10 +249,14 @@ def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True, count_original
     """
     lows = tokens.lows
     first_words = lexicon.first_words if count_originals or numerals else lexicon.match_words
+    singles, multis = lexicon.singles, lexicon.multis
+    last = len(lows) - 1
     matches: list[tuple[int, int, Entry]] = []
     unmatched: list[int] = []
     for i in [k for k, w in enumerate(lows) if w in first_words]:
-        found = _lexicon_match(tokens, lexicon, i)
+        multi = multis.get((lows[i], lows[i + 1])) if i < last else None
+        single = singles.get(lows[i])
+        found = _lexicon_match(tokens, i, multi, single) if multi is not None or single is not None else None
         if found is not None:
             matches.append((i, found[1], found[0]))
         else:
