@@ -73,3 +73,28 @@ words = st.text(alphabet="abAB1 .-éßİǅⅰ\u0301", max_size=12)
 @given(st.one_of(words, st.text(max_size=12)), words)
 def test_transfer_case_shortcut(source, target):
     assert transfer_case(source, target) == _transfer_case_rules(source, target)
+
+
+ascii_texts = st.one_of(
+    st.text(alphabet=st.characters(max_codepoint=127), max_size=200),
+    st.lists(st.sampled_from(["said", "officers", "in response to", "-", "--", " ", "\n", "’", "a-b", "x1-", "{a|b}", '"']),
+             max_size=40).map(" ".join),
+)
+
+
+@SETTINGS
+@given(ascii_texts)
+def test_ascii_split_same_tokens(text):
+    from despin.tokenize import _ASCII_SPLIT_RE, _SPLIT_RE
+
+    assert _ASCII_SPLIT_RE.split(text) == _SPLIT_RE.split(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(ascii_texts, st.text(max_size=100)))
+def test_spin_report_from_given_tokens(text):
+    import despin
+    from despin.detect import spin_report
+
+    lexicon = despin.Restorer().lexicon
+    assert spin_report(text, lexicon, tokens=tokenize(text)) == spin_report(text, lexicon)

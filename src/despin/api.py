@@ -18,7 +18,7 @@ from .errors import InputError
 from .lexicon import Lexicon, load_lexicon
 from .render import render
 from .score import restored_neighbours, score_candidates
-from .tokenize import tokenize
+from .tokenize import Tokens, tokenize
 
 __all__ = ["Restored", "Restorer", "restore", "restore_and_explain", "detect", "restore_batch"]
 
@@ -129,20 +129,22 @@ class Restorer:
         cfg = self.config
         if surely_clean(text, self.lexicon, cfg.spin_threshold):
             return [], None
-        report = spin_report(text, self.lexicon, cfg.spin_threshold)
+        tokens = tokenize(text)  # read once, by detection and by the scan
+        report = spin_report(text, self.lexicon, cfg.spin_threshold, tokens)
         if not report.spun and not report.artifacts:
             return [], report  # clean text: nothing can be restored
         if near is not None and not report.spun and self._protect_re is None:
             edits: list[Edit] = []
             for lo, hi in _paragraphs_around(text, near):
-                edits.extend(replace(e, start=e.start + lo, end=e.end + lo) for e in self._edits(text[lo:hi], report))
+                part = tokenize(text[lo:hi])
+                edits.extend(replace(e, start=e.start + lo, end=e.end + lo) for e in self._edits(part, report))
             return edits, report
-        return self._edits(text, report), report
+        return self._edits(tokens, report), report
 
-    def _edits(self, text: str, report: SpinReport) -> list[Edit]:
-        """The edits for ``text`` whose spin report is ``report``."""
+    def _edits(self, tokens: Tokens, report: SpinReport) -> list[Edit]:
+        """The edits for the text of ``tokens`` whose spin report is ``report``."""
         cfg = self.config
-        tokens = tokenize(text)
+        text = tokens.text
         if report.spun:  # every entry may apply
             found = scan(tokens, self.lexicon, cfg.numerals)
         else:  # only artifacts can be restored, and they owe nothing to the counts of originals

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from .candidates import SPINTAX_RE, quote_spans
 from .lexicon import Entry, Lexicon
-from .tokenize import tokenize
+from .tokenize import Tokens, tokenize
 
 __all__ = ["SpinReport", "Evidence", "spin_report", "surely_clean", "artifact_lexicon", "SPIN_RATE"]
 
@@ -254,11 +254,12 @@ class _Bag:
         self.words = 0
 
 
-def _count(text: str, idx: _EvidenceIndex) -> _Bag:
+def _count(text: str, idx: _EvidenceIndex, tokens: Tokens | None = None) -> _Bag:
     """Count forms and originals: Counter and set operations, plus one pass over
-    the word pairs to place multi-word forms (each checked in full)."""
+    the word pairs to place multi-word forms (each checked in full). ``tokens``
+    is ``tokenize(text)`` if already made."""
     bag = _Bag()
-    words, lows = _words(text)
+    words, lows = (tokens.words, tokens.lows) if tokens is not None else _words(text)
     bag.words = len(lows)
     present = set(lows)
     counts = Counter(lows)
@@ -309,15 +310,16 @@ def _add_form(bag: _Bag, f: _Form, n: int) -> None:
             bag.names_spun = True
 
 
-def spin_report(text: str, lexicon: Lexicon, threshold: float = 0.5) -> SpinReport:
-    """How spun ``text`` looks, from the counts of spun forms and originals.
+def spin_report(text: str, lexicon: Lexicon, threshold: float = 0.5, tokens: Tokens | None = None) -> SpinReport:
+    """How spun ``text`` looks, from the counts of spun forms and originals
+    (``tokens``: ``tokenize(text)``, if the caller has it already).
 
     Quotations are counted apart: their forms add evidence without the
     originals' counter-evidence (capped separately), and decide whether this
     text spins its quotations.
     """
     idx = _evidence_index(lexicon)
-    bag = _count(text, idx)
+    bag = _count(text, idx, tokens)
     quotes = quote_spans(text) if bag.nf else []
     nf_out, nf_quote, quoted_words = bag.nf, Counter(), 0
     if quotes:

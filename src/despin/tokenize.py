@@ -10,6 +10,7 @@ replace token spans.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 from itertools import accumulate
 
 import regex
@@ -24,6 +25,8 @@ _INLINE_GAP = regex.compile(r"[ \t\u00a0]*(?:\r?\n)?[ \t\u00a0]*")
 
 
 _SPLIT_RE = regex.compile(r"([\p{L}\p{M}\p{N}]+(?:-[\p{L}\p{M}\p{N}]+)*)")
+# The same split for ASCII text, where letters, marks and digits are [A-Za-z0-9] (faster in re).
+_ASCII_SPLIT_RE = re.compile(r"([A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)")
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class Tokens:
 
 def tokenize(text: str) -> Tokens:
     """Find the word tokens of ``text`` (splitting and offsets run in C)."""
-    pieces = _SPLIT_RE.split(text)  # gap, word, gap, word, ..., gap
+    pieces = (_ASCII_SPLIT_RE if text.isascii() else _SPLIT_RE).split(text)  # gap, word, gap, word, ..., gap
     words = pieces[1::2]
     offsets = list(accumulate(map(len, pieces)))
     starts = offsets[0:-1:2]
