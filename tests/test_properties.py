@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import despin
@@ -20,6 +20,8 @@ PIECES = [
     "in response to", "navy", "an", "a", "settlement", "{that a}", "{x|y}", "p.c.", "yr", "the", "said",
     "College", "Kookmin", "’s", "’", "'", "“", "”", "\"", "\n", "\n\n", "  ", "\t", ".", ",", "2", "the 2 men",
     "é", "İ", "ﬁ", "\u00a0", "\ud800", "🙂", "www.x.com/yr", "a@b.co",
+    # the parts of multi-word forms, so that they also meet across dashes, stops and quotations
+    "in", "response", "to", "satellite tv", "for pc", "-", "—", "”“", "” he said “",
 ]
 texts = st.one_of(
     st.text(max_size=200),
@@ -96,6 +98,16 @@ def test_compose_equals_applying_in_turn(data):
     assert starts == sorted(starts)
 
 
+def _separates_as(gap, want):
+    """A gap between two words of a multi-word form: spaces and tabs with at most
+    one line break where the form has a space, else exactly its punctuation."""
+    import re
+
+    if want == " ":
+        return bool(gap) and re.fullmatch(r"[ \t\u00a0]*(\r?\n)?[ \t\u00a0]*", gap) is not None
+    return gap.replace("\u2019", "'") == want or (gap.isspace() and want == " ")
+
+
 def _reference_counts(text, lexicon):
     """Slow, obvious reference for detection's counts: slide over the tokens."""
     from collections import Counter
@@ -113,6 +125,8 @@ def _reference_counts(text, lexicon):
         for i in range(len(lows) - n + 1):
             if tuple(lows[i : i + n]) != e.toks:
                 continue
+            if not all(_separates_as(tokens.gaps[i + k], e.gaps[k]) for k in range(n - 1)):
+                continue
             if e.cased and tuple(words[i : i + n]) != e.case_toks and not all(w.isupper() for w in words[i : i + n]):
                 continue
             nf[e.originals[0].lower()] += 1
@@ -120,7 +134,9 @@ def _reference_counts(text, lexicon):
         if w in lexicon.orig_singles:
             no[lexicon.orig_singles[w]] += 1
         for otoks, g in lexicon.orig_multis.get(tuple(lows[i : i + 2]), ()):
-            if tuple(lows[i : i + len(otoks)]) == otoks:
+            if tuple(lows[i : i + len(otoks)]) == otoks and all(
+                _separates_as(tokens.gaps[i + k], " ") for k in range(len(otoks) - 1)
+            ):
                 no[g] += 1
                 break
     return nf, no
@@ -183,6 +199,8 @@ DEFAULT_PIECES = [
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(DEFAULT_PIECES), max_size=400).map(" ".join), st.sampled_from([0.1, 0.5, 0.9]))
+@example("navy - assist", 0.1)  # a dash between the words of a form (found by hypothesis)
+@example("in response -- to --navy assist", 0.1)  # doubled and outer hyphens
 def test_quick_reject_never_wrong_default_lexicon(text, threshold):
     from despin.detect import surely_clean
 

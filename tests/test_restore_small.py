@@ -222,3 +222,19 @@ def test_all_caps_cased_form_is_counted_once(tmp_path):
     rep = r.detect("The ECU rose, and the ecu did not.")
     assert rep.artifacts == 1
     assert [(e.form, e.count) for e in rep.evidence] == [("ECU", 1)]
+
+
+@pytest.mark.parametrize(
+    "text, counted",
+    [
+        ("They acted in response to the call.", True),
+        ("They acted in response\nto the call.", True),  # text wrapped inside a sentence
+        ("They acted in response - to the call.", False),
+        ("They acted in response. To the call.", False),
+        ("“They acted in response” he said, “to the call.”", False),  # the seam between two quotations
+    ],
+)
+def test_detection_counts_multiword_forms_only_where_they_could_be_restored(small, text, counted):
+    forms = {e.form for e in small.detect(text).evidence}
+    assert ("in response to" in forms) == counted
+    assert (small.restore(text) != text) == (counted and small.detect(text).spun)

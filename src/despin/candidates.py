@@ -114,6 +114,15 @@ def _name_context(tokens: Tokens, i: int, j: int) -> bool:
     return not _sentence_initial(tokens, i) and j - i == 1
 
 
+def gap_fits(tokens: Tokens, k: int, want: str) -> bool:
+    """Whether the text between token k and token k + 1 is the separator a
+    multi-word form asks for there: inline whitespace for " ", else that
+    punctuation (apostrophes folded)."""
+    if want == " ":
+        return joinable(tokens, k)
+    return _norm_gap(tokens.gaps[k]) == want
+
+
 def _match(tokens: Tokens, i: int, e: Entry) -> int:
     """Token index one past the match of ``e`` at ``i``, or -1 (the first word already matches)."""
     n = len(e.toks)
@@ -122,13 +131,7 @@ def _match(tokens: Tokens, i: int, e: Entry) -> int:
         return -1
     gaps = tokens.gaps
     for k in range(1, n):
-        if lows[i + k] != e.toks[k]:
-            return -1
-        want = e.gaps[k - 1]
-        if want == " ":
-            if not joinable(tokens, i + k - 1):
-                return -1
-        elif _norm_gap(gaps[i + k - 1]) != want:
+        if lows[i + k] != e.toks[k] or not gap_fits(tokens, i + k - 1, e.gaps[k - 1]):
             return -1
     if e.cased:
         span_words = tokens.words[i : i + n]

@@ -27,9 +27,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from .candidates import SPINTAX_RE, quote_spans
+from .candidates import SPINTAX_RE, gap_fits, quote_spans
 from .lexicon import Entry, Lexicon
-from .tokenize import Tokens, tokenize
+from .tokenize import Tokens, joinable, tokenize
 
 __all__ = ["SpinReport", "Evidence", "spin_report", "surely_clean", "artifact_lexicon", "SPIN_RATE"]
 
@@ -280,21 +280,28 @@ def _count(text: str, idx: _EvidenceIndex, tokens: Tokens | None = None) -> _Bag
         if g is not None:
             bag.no[g] += n
     if present & idx.bigram_firsts:
+        # Multi-word forms count only where the scan would match them: across
+        # inline whitespace (or their own punctuation), not across a dash, a
+        # full stop or the seam between two quotations.
+        if tokens is None:
+            tokens = tokenize(text)
+        lows = tokens.lows
         keys = idx.bigram_keys
         for i in [k for k, pair in enumerate(zip(lows, lows[1:])) if pair in keys]:
             key = (lows[i], lows[i + 1])
             for f in idx.multis.get(key, ()):
-                toks = f.entry.toks
-                if tuple(lows[i : i + len(toks)]) != toks:
+                e = f.entry
+                n = len(e.toks)
+                if tuple(lows[i : i + n]) != e.toks or not all(gap_fits(tokens, i + k, e.gaps[k]) for k in range(n - 1)):
                     continue
                 if f.spelled is not None:
-                    words = words if words is not None else _ASCII_WORD.findall(text)
-                    span = words[i : i + len(toks)]
+                    span = tokens.words[i : i + n]
                     if tuple(span) != f.spelled and not all(x.isupper() for x in span):
                         continue
                 _add_form(bag, f, 1)
             for otoks, g in idx.orig_multis.get(key, ()):
-                if tuple(lows[i : i + len(otoks)]) == otoks:
+                n = len(otoks)
+                if tuple(lows[i : i + n]) == otoks and all(joinable(tokens, i + k) for k in range(n - 1)):
                     bag.no[g] += 1
                     break
     return bag
@@ -379,11 +386,13 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
     """A fast test that never errs one way: True only if :func:`spin_report`
     would find no artifact, no spintax and a score below ``threshold``.
 
-    It maps every non-word character to a space in one ``str.translate`` (a
-    superset of the real tokens, with the parts of hyphenated words added),
-    bounds each form's evidence by its count with no credit for originals,
-    and places multi-word forms around their anchor word (the rarest). Texts
-    with characters beyond the Basic Multilingual Plane are not judged (False).
+    It maps every non-word character to a space in one ``str.translate`` and
+    splits (the real tokens, unless an outer or doubled hyphen asks for the
+    tokenizer), bounds each form's evidence by its count with no credit for
+    originals, and places multi-word forms around their anchor word (the
+    rarest), ignoring what separates the words (a superset of what detection
+    counts). Texts with characters beyond the Basic Multilingual Plane are not
+    judged (False).
     """
     if "{" in text:
         return False
@@ -392,14 +401,15 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
         return False
     idx = _evidence_index(lexicon)
     spaced = low.translate(_space_table())
-    toks = spaced.split()
-    # No more than the real word count: hyphen-only tokens are not words.
-    n_words = len(toks) - toks.count("-") - toks.count("--")
-    if "---" in spaced:
-        n_words -= sum(1 for t in toks if len(t) > 2 and not t.strip("-"))
-    # A token with an outer or doubled hyphen holds real tokens that differ from it.
     if "--" in spaced or " -" in spaced or "- " in spaced or spaced.startswith("-") or spaced.endswith("-"):
-        toks += [p for t in toks if "-" in t for p in t.split("-") if p]
+        # An outer or doubled hyphen: here the split differs from the real
+        # tokens, so take those.
+        toks = tokenize(text).lows
+    else:
+        # Every hyphen stands between two word characters, so splitting the
+        # text with non-word characters made spaces gives the real tokens.
+        toks = spaced.split()
+    n_words = len(toks)
     hits = set(toks) & idx.quick_keys
     if not hits:
         return True
