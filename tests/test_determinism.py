@@ -24,7 +24,8 @@ for path in sys.argv[1:]:
     res = despin.restore_and_explain(text)
     h.update(res.text.encode())
     h.update(repr([(e.start, e.end, e.after, round(e.confidence, 9), e.rule) for e in res.edits]).encode())
-    h.update(repr(round(despin.detect(text).llr, 9)).encode())
+    report = despin.detect(text)
+    h.update(repr((round(report.llr, 9), report.evidence)).encode())
 print(h.hexdigest())
 """
 

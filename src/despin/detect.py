@@ -349,7 +349,8 @@ def spin_report(text: str, lexicon: Lexicon, threshold: float = 0.5, tokens: Tok
     if spintax:
         forms = forms + Counter({("{…}", "", "artifact"): spintax})
     found = sum(forms.values())
-    evidence = tuple(Evidence(form, orig, n, klass) for (form, orig, klass), n in forms.most_common())
+    # most frequent first; ties by form, so the order never depends on the hash seed
+    evidence = tuple(Evidence(f, o, n, k) for (f, o, k), n in sorted(forms.items(), key=lambda x: (-x[1], x[0])))
     return SpinReport(
         score=score,
         spun=score >= threshold,
