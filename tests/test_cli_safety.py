@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from despin import batch, batch_io
+from despin import batch_io, batch_work
 from despin.batch_io import AtomicFile, is_temp_name, make_backup, remove_stale_temps, temp_prefix
 from despin.cli import main
 
@@ -222,7 +222,7 @@ def test_interrupted_run_leaves_only_complete_outputs_then_resume_finishes(cli, 
     assert cli("in", "-o", "expected") == 0
     expected = tree(tmp_path / "expected")
 
-    real_write = batch.write_atomic
+    real_write = batch_work.write_atomic  # outputs are written where the document is restored
     written = []
 
     def interrupted_write(dest: str, data: bytes, mode: int | None = None) -> None:
@@ -231,7 +231,7 @@ def test_interrupted_run_leaves_only_complete_outputs_then_resume_finishes(cli, 
         written.append(dest)
         real_write(dest, data, mode)
 
-    monkeypatch.setattr(batch, "write_atomic", interrupted_write)
+    monkeypatch.setattr(batch_work, "write_atomic", interrupted_write)
     capsys.readouterr()
     assert cli("in", "-o", "out") == 130
     assert "interrupted" in capsys.readouterr().err
@@ -240,7 +240,7 @@ def test_interrupted_run_leaves_only_complete_outputs_then_resume_finishes(cli, 
     assert all(partial[k] == expected[k] for k in partial)  # complete, byte for byte
     assert temps(tmp_path) == []
 
-    monkeypatch.setattr(batch, "write_atomic", real_write)
+    monkeypatch.setattr(batch_work, "write_atomic", real_write)
     assert cli("in", "-o", "out", "--resume") == 0
     assert "(3 already done)" in capsys.readouterr().err
     assert tree(tmp_path / "out") == expected

@@ -19,7 +19,9 @@ A run has three steps:
 3. **drive** the documents through a :class:`~despin.api.Restorer`, in worker
    processes when ``jobs > 1``, with at most a few chunks in flight (so a
    200 MB JSONL file streams in bounded memory) and results consumed in input
-   order (so outputs are deterministic).
+   order (so outputs are deterministic). A file restored to a file of its own
+   is written (atomically) by the worker that restored it, so writing runs in
+   parallel too; JSONL outputs, stdout and in-place edits are written here.
 
 One bad document never stops the batch: it is reported and counted as
 ``failed`` or ``skipped`` in the :class:`Summary`, whose counts always add up
@@ -225,6 +227,9 @@ class _Outputs:
         if res.unit in self._broken:
             res.status, res.message, res.out = "failed", "output not written (see the error above)", None
             return res
+        if res.written is not None:  # the worker wrote it
+            self._folders.add(os.path.dirname(os.path.abspath(res.written)))
+            return res
         if res.out is None or self.plan.mode == "preview":
             return res
         unit = self.units[res.unit]
@@ -296,6 +301,9 @@ class _Outputs:
         self._open.clear()
         if self.stdout is not None:
             self.stdout.flush()
+        if self._folders:
+            # A worker killed while writing (its pool broke) leaves a temporary behind.
+            remove_stale_temps(sorted(self._folders))
         if completed:
             for folder in sorted(self._folders):
                 fsync_dir(folder)

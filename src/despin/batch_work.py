@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from .api import Restorer
 from .batch_diff import word_diff
-from .batch_io import DocumentError, decode_text
+from .batch_io import DocumentError, decode_text, write_atomic
 from .batch_plan import Plan, Unit
 
 __all__ = ["DocumentResult", "Job", "DocTask", "LineTask", "Done", "EndOfFile", "Task", "run_task", "tasks_of",
@@ -59,6 +59,7 @@ class DocumentResult:
     doc_id: str | int | None = None  # the "id" field of a JSONL record
     resumed: bool = False
     abort: bool = False  # "end" only: the file could not be read to its end
+    written: str | None = None  # the output file the worker wrote (``out`` is then None)
 
     @property
     def where(self) -> str:
@@ -86,6 +87,7 @@ class DocTask:
     path: str | None = None  # read by the worker
     data: bytes | None = None  # already read (stdin)
     size: int = 0
+    dest: str | None = None  # the output file, written (atomically) by the worker
 
 
 @dataclass(frozen=True)
@@ -111,12 +113,28 @@ def run_task(job: Job, task: Task) -> DocumentResult:
     try:
         if isinstance(task, LineTask):
             return _run_line(job, task)
-        return _run_doc(job, task)
+        res = _run_doc(job, task)
+        if task.dest is not None and res.out is not None:
+            _write_output(res, task.dest)
+        return res
     except Exception as exc:  # a bug must not stop the batch; reported as this document's failure
         line = task.line if isinstance(task, LineTask) else None
         out = task.data if isinstance(task, LineTask) else None
         return DocumentResult(task.unit, task.display, line, "failed", _task_bytes(task),
                               message=f"internal error: {type(exc).__name__}: {exc}", out=out)
+
+
+def _write_output(res: DocumentResult, dest: str) -> None:
+    """Write a document's output where the worker runs, so that writing (and
+    its fsync) happens in parallel and the bytes need not travel back."""
+    assert res.out is not None
+    try:
+        write_atomic(dest, res.out)
+    except OSError as exc:
+        res.status, res.message = "failed", f"cannot write {dest}: {exc.strerror or exc}"
+    else:
+        res.written = dest
+    res.out = None
 
 
 def _task_bytes(task: Task) -> int:
@@ -283,7 +301,8 @@ def tasks_of(plan: Plan, stdin: IO[bytes]) -> Iterator[Task | EndOfFile]:
         elif s.path == "-":
             yield DocTask(u.id, s.display, data=stdin.read())
         else:
-            yield DocTask(u.id, s.display, path=s.path, size=s.size)
+            dest = u.dest if plan.mode in ("file", "folder") else None
+            yield DocTask(u.id, s.display, path=s.path, size=s.size, dest=dest)
 
 
 def _line_tasks(u: Unit, stdin: IO[bytes]) -> Iterator[Task | EndOfFile]:
