@@ -9,7 +9,8 @@ Measures (CPU time of this process unless noted):
   documents spun by benchmarks/spinner.py), and their ratio; each text is
   timed once, the two taking turns every 50 texts;
 * time for one text of 10 KB, 100 KB, 1 MB and 10 MB of spun news, and the
-  10 MB / 1 MB ratio (linear cost: at most 11);
+  10 MB / 1 MB ratio (linear cost: at most 11); the 1 MB / 100 KB ratio for
+  one long line and for long runs of candidate words;
 * peak RSS and import + first restore time, each in a fresh process;
 * the command line with --jobs 1 and --jobs 2 on a folder of 2,000 spun
   documents (wall clock), and their ratio.
@@ -108,6 +109,18 @@ def main(argv=None) -> int:
         rows.append((f"one spun text of {n // 1000:,} KB", f"{secs[n]:.2f} s", f"{n / 1e6 / secs[n]:.2f} MB/s"))
     if 10_000_000 in secs:
         rows.append(("10 MB time / 1 MB time", f"{secs[10_000_000] / secs[1_000_000]:.1f}", "target <= 11"))
+
+    # Shapes that could hide a quadratic path: one long line, long runs of candidate words.
+    line = big.replace("\n", " ")
+    shapes = {
+        "one line of spun news": lambda n: line[:n],
+        "a run of one spun word": lambda n: "officers " * (n // 9),
+        "a run of a multi-word form's first words": lambda n: "in response " * (n // 12),
+        "a run of spintax": lambda n: "{that a} " * (n // 9),
+    }
+    for name, make in shapes.items():
+        small, large = one_text_seconds(r.restore, make(100_000)), one_text_seconds(r.restore, make(1_000_000))
+        rows.append((f"{name}: 1 MB time / 100 KB time", f"{large / max(small, 1e-9):.1f}", "linear: about 10"))
 
     # Peak RSS from VmHWM: ru_maxrss would carry over this (large) parent's peak across fork and exec.
     probe = (
