@@ -37,3 +37,62 @@ def test_local_pass_equals_full_pass():
         assert local == [e for e in full if starts[k] <= e.start < starts[k] + len(p)]
     everywhere = [(s, s + 1) for s in starts]
     assert r._one_pass(text, everywhere)[0] == full
+
+
+# -- a later pass that skips detecting the whole text again -----------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from despin.detect import spin_report, stays_unspun  # noqa: E402
+
+from conftest import TEST_LEXICON  # noqa: E402
+
+SMALL = Restorer(bundled_lexicon=False, lexicons=(TEST_LEXICON,), context=False)
+WORDS = ["officers", "mentioned", "in response to", "navy", "said", "the", "according to", "“", "”",
+         "satellite tv for pc", "{that a}", "officials", "-", ".", "in", "response", "to", "\n"]
+paragraph = st.lists(st.sampled_from(WORDS), min_size=1, max_size=25).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(paragraph, min_size=1, max_size=6), st.data(), st.sampled_from([1e-9, 1e-4, 0.01, 0.2]))
+def test_stays_unspun_never_errs(paragraphs, data, margin):
+    k = data.draw(st.integers(0, len(paragraphs) - 1))
+    new = data.draw(paragraph)
+    old_text = "\n\n".join(paragraphs)
+    new_text = "\n\n".join(paragraphs[:k] + [new] + paragraphs[k + 1 :])
+    # a threshold just above the old text's score, so that any added evidence could tip it
+    threshold = spin_report(old_text, SMALL.lexicon).score + margin
+    if not threshold < 1.0:
+        return
+    report = spin_report(old_text, SMALL.lexicon, threshold)
+    if stays_unspun(report, [paragraphs[k]], [new], SMALL.lexicon, threshold):
+        assert not spin_report(new_text, SMALL.lexicon, threshold).spun
+
+
+def test_stays_unspun_says_so_for_a_long_clean_text_and_not_for_a_spun_one():
+    clean = "\n\n".join(["The officials said the talks went well."] * 3000)  # drift absorbs the bound
+    report = spin_report(clean, SMALL.lexicon)
+    assert stays_unspun(report, ["The officials said the talks went well."], ["The {that a} talks."], SMALL.lexicon)
+    spun = "\n\n".join(["The officers mentioned the navy in response to it."] * 20)
+    report = spin_report(spun, SMALL.lexicon)
+    assert report.spun and not stays_unspun(report, [], [], SMALL.lexicon)
+    short = "The officials said so."
+    report = spin_report(short, SMALL.lexicon)
+    assert not report.spun  # but too few words to absorb a paragraph of spun forms
+    assert not stays_unspun(report, [short], ["The officers mentioned the navy in response to it."], SMALL.lexicon)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(paragraph, min_size=1, max_size=8).map("\n\n".join))
+def test_restore_with_and_without_the_shortcut_agree(text):
+    import despin.api as api
+
+    with_shortcut = SMALL.restore_and_explain(text)
+    real = api.stays_unspun
+    api.stays_unspun = lambda *a, **k: False
+    try:
+        without = SMALL.restore_and_explain(text)
+    finally:
+        api.stays_unspun = real
+    assert with_shortcut.text == without.text and with_shortcut.edits == without.edits

@@ -12,7 +12,7 @@ import regex
 from .candidates import scan
 from .config import Config
 from .decide import decide
-from .detect import SpinReport, artifact_lexicon, spin_report, surely_clean
+from .detect import SpinReport, artifact_lexicon, spin_report, stays_unspun, surely_clean
 from .edits import Edit, apply_edits, compose
 from .errors import InputError
 from .lexicon import Lexicon, load_lexicon
@@ -114,7 +114,10 @@ class Restorer:
         text = _check_text(text)
         return spin_report(text, self.lexicon, self.config.spin_threshold)
 
-    def _one_pass(self, text: str, near: list[tuple[int, int]] | None = None) -> tuple[list[Edit], SpinReport | None]:
+    def _one_pass(
+        self, text: str, near: list[tuple[int, int]] | None = None,
+        previous: tuple[str, list[Edit], SpinReport] | None = None,
+    ) -> tuple[list[Edit], SpinReport | None]:
         """Edits for one pass, and the text's spin report (None when the quick
         reject showed the text clean).
 
@@ -125,8 +128,20 @@ class Restorer:
         it matches, quotes or protects crosses a blank line, and the counts of
         originals play no part), so an untouched paragraph, which gave no edit
         last time, gives none now.
+
+        ``previous`` is the text that pass read, its edits and its report. When
+        the rewritten paragraphs cannot have made the text spun
+        (:func:`~despin.detect.stays_unspun`), this pass reads only those
+        paragraphs, without detecting the whole text again, and returns the
+        previous report, whose verdict (not spun) still holds.
         """
         cfg = self.config
+        if near is not None and previous is not None and self._protect_re is None:
+            before, changes, report_before = previous
+            old_parts = [before[lo:hi] for lo, hi in _paragraphs_around(before, sorted((e.start, e.end) for e in changes))]
+            new_parts = [text[lo:hi] for lo, hi in _paragraphs_around(text, near)]
+            if stays_unspun(report_before, old_parts, new_parts, self.lexicon, cfg.spin_threshold):
+                return self._local_edits(text, near, report_before), report_before
         if surely_clean(text, self.lexicon, cfg.spin_threshold):
             return [], None
         tokens = tokenize(text)  # read once, by detection and by the scan
@@ -134,12 +149,16 @@ class Restorer:
         if not report.spun and not report.artifacts:
             return [], report  # clean text: nothing can be restored
         if near is not None and not report.spun and self._protect_re is None:
-            edits: list[Edit] = []
-            for lo, hi in _paragraphs_around(text, near):
-                part = tokenize(text[lo:hi])
-                edits.extend(replace(e, start=e.start + lo, end=e.end + lo) for e in self._edits(part, report))
-            return edits, report
+            return self._local_edits(text, near, report), report
         return self._edits(tokens, report), report
+
+    def _local_edits(self, text: str, near: list[tuple[int, int]], report: SpinReport) -> list[Edit]:
+        """The edits of an artifact-only pass over the paragraphs holding ``near``."""
+        edits: list[Edit] = []
+        for lo, hi in _paragraphs_around(text, near):
+            part = tokenize(text[lo:hi])
+            edits.extend(replace(e, start=e.start + lo, end=e.end + lo) for e in self._edits(part, report))
+        return edits
 
     def _edits(self, tokens: Tokens, report: SpinReport) -> list[Edit]:
         """The edits for the text of ``tokens`` whose spin report is ``report``."""
@@ -189,17 +208,21 @@ class Restorer:
         text = _check_text(text)
         edits, report = self._one_pass(text)
         current = apply_edits(text, edits) if edits else text
-        last, last_report = edits, report  # the latest pass's edits (on the text before it) and report
+        # the latest pass's text, edits and report
+        last_text, last, last_report = text, edits, report
         for _ in range(_MAX_PASSES - 1):
             if not last:
                 break
-            near = _rewritten_spans(last) if last_report is not None and not last_report.spun else None
-            more, last_report = self._one_pass(current, near)
+            near = previous = None
+            if last_report is not None and not last_report.spun:
+                near = _rewritten_spans(last)
+                previous = (last_text, last, last_report)
+            more, last_report = self._one_pass(current, near, previous)
             if not more:
                 break
             edits = compose(text, edits, more)
+            last_text, last = current, more
             current = apply_edits(current, more)
-            last = more
         if report is None:
             return Restored(current, tuple(edits), lambda: self.detect(text))
         return Restored(current, tuple(edits), report)

@@ -366,6 +366,42 @@ def spin_report(text: str, lexicon: Lexicon, threshold: float = 0.5, tokens: Tok
     )
 
 
+# The most one original's evidence can move: its part outside quotations
+# spans [_GROUP_MIN, _GROUP_MAX], its part inside them [0, _GROUP_MAX].
+_GROUP_SWING = (_GROUP_MAX - _GROUP_MIN) + _GROUP_MAX
+
+
+def stays_unspun(
+    report: SpinReport, old_parts: list[str], new_parts: list[str], lexicon: Lexicon, threshold: float = 0.5
+) -> bool:
+    """Whether a text whose ``report`` says not spun surely stays so once the
+    paragraphs ``old_parts`` are rewritten as ``new_parts`` (True), or may not
+    (False).
+
+    Detection counts each paragraph on its own (no counted form, original or
+    quotation crosses a blank line), so only the originals counted in those
+    paragraphs can change their evidence, each by at most _GROUP_SWING nats;
+    spintax in the new paragraphs adds its own; and the text keeps at least
+    its words outside the old paragraphs (fewer words, less drift: the bound
+    errs towards "may be spun").
+    """
+    if report.spun or not 0.0 < threshold < 1.0:
+        return threshold > 1.0 and not report.spun
+    idx = _evidence_index(lexicon)
+    groups: set[str] = set()
+    words, spintax = report.words, 0
+    for part in old_parts:
+        bag = _count(part, idx)
+        groups.update(bag.nf, bag.no)
+        words -= bag.words
+    for part in new_parts:
+        bag = _count(part, idx)
+        groups.update(bag.nf, bag.no)
+        spintax += len(SPINTAX_RE.findall(part)) if "{" in part else 0
+    llr = report.llr + _GROUP_SWING * len(groups) + spintax * _SPINTAX_LLR
+    return _sigmoid(SCALE * (llr - DRIFT_PER_1000 * max(words, 0) / 1000.0 - OFFSET)) < threshold
+
+
 _SPACE_TABLE: dict[int, str] | None = None
 
 
