@@ -207,3 +207,11 @@ def test_quick_reject_never_wrong_default_lexicon(text, threshold):
     r = despin.Restorer(context=False, spin_threshold=threshold)
     if surely_clean(text, r.lexicon, threshold):
         assert _exact_says_clean(text, r)
+
+
+def test_quick_reject_counts_overlapping_occurrences_of_a_form():
+    from despin.detect import _occurrences
+
+    assert _occurrences(" a a a ", " a a ") == 2
+    assert _occurrences(" in response to in response to ", " in response to ") == 2
+    assert _occurrences(" tv for pc ", " satellite tv for pc ") == 0

@@ -204,16 +204,18 @@ class _EvidenceIndex:
             return (w in _STOPWORDS, w in original_words, -len(w))
 
         anchors: set[str] = set()
-        self.keyed: dict[tuple[str, str], list[tuple[_Form, int]]] = {}
+        self.keyed: dict[tuple[str, str], list[tuple[_Form, str]]] = {}
         for fs in self.multis.values():
             for f in fs:
                 toks = f.entry.toks
                 anchor = min(toks, key=rarity)
                 anchors.add(anchor)
-                # key: the bigram of the anchor and its longer neighbour; start: where it begins
+                # key: the bigram of the anchor and its longer neighbour; with the
+                # form's words as they stand in the space-joined token list
                 starts = [k for k in range(len(toks) - 1) if anchor in toks[k : k + 2]]
                 start = max(starts, key=lambda k: len(toks[k]) + len(toks[k + 1]))
-                self.keyed.setdefault((toks[start], toks[start + 1]), []).append((f, start))
+                self.keyed.setdefault((toks[start], toks[start + 1]), []).append((f, " " + " ".join(toks) + " "))
+        self.keyed_pairs = frozenset(self.keyed)
         self.quick_keys = frozenset(self.singles) | frozenset(anchors)
         self.single_quick = frozenset(self.singles)
         self.anchor_quick = frozenset(anchors)
@@ -366,6 +368,16 @@ def spin_report(text: str, lexicon: Lexicon, threshold: float = 0.5, tokens: Tok
     )
 
 
+def _occurrences(text: str, pattern: str) -> int:
+    """How often ``pattern`` (a form's words between spaces) occurs in ``text``,
+    overlapping occurrences included ("a a" twice in " a a a ")."""
+    n, i = 0, text.find(pattern)
+    while i >= 0:
+        n += 1
+        i = text.find(pattern, i + 1)  # the next may start at any later word of this one
+    return n
+
+
 # The most one original's evidence can move: its part outside quotations
 # spans [_GROUP_MIN, _GROUP_MAX], its part inside them [0, _GROUP_MAX].
 _GROUP_SWING = (_GROUP_MAX - _GROUP_MIN) + _GROUP_MAX
@@ -426,9 +438,9 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
     It maps every non-word character to a space in one ``str.translate`` and
     splits (the real tokens, unless an outer or doubled hyphen asks for the
     tokenizer), bounds each form's evidence by its count with no credit for
-    originals, and places multi-word forms around their anchor word (the
-    rarest), ignoring what separates the words (a superset of what detection
-    counts). Texts with characters beyond the Basic Multilingual Plane are not
+    originals, and counts each multi-word form, when the word pair around its
+    anchor (its rarest word) occurs, in the space-joined tokens, ignoring what
+    separates the words (a superset of what detection counts). Texts with characters beyond the Basic Multilingual Plane are not
     judged (False).
     """
     if "{" in text:
@@ -459,21 +471,17 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
             if f.artifact and (f.spelled is None or f.spelled[0] in text or f.spelled[0].upper() in text):
                 return False
             upper[f.group] += count(w) * f.cap
-    anchors = hits & idx.anchor_quick
-    if anchors:
-        keyed = idx.keyed
-        last = len(toks) - 1
-        for i in [k for k, t in enumerate(toks) if t in anchors]:
-            for j in (i - 1, i):  # the bigram before and the bigram after the anchor
-                if j < 0 or j >= last:
-                    continue
-                for f, start in keyed.get((toks[j], toks[j + 1]), ()):
-                    a = j - start
-                    if a < 0 or tuple(toks[a : a + len(f.entry.toks)]) != f.entry.toks:
-                        continue
-                    if f.artifact:
-                        return False
-                    upper[f.group] += f.cap
+    if not hits.isdisjoint(idx.anchor_quick):
+        pairs = set(zip(toks, toks[1:])) & idx.keyed_pairs
+        if pairs:
+            joined = " " + " ".join(toks) + " "  # tokens contain no spaces: a form is a substring
+            for pair in pairs:
+                for f, pattern in idx.keyed[pair]:
+                    n = _occurrences(joined, pattern)
+                    if n:
+                        if f.artifact:
+                            return False
+                        upper[f.group] += n * f.cap
     # a group adds at most 2 * _GROUP_MAX (outside and inside quotations)
     bound = sum(min(v, 2 * _GROUP_MAX) for v in upper.values())
     if not 0.0 < threshold < 1.0:
