@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from despin.candidates import _resolve_overlaps
+from despin.candidates import _greedy, _resolve_overlaps
 from despin.lexicon import Entry
 from despin.render import transfer_case
 from despin.tokenize import tokenize
@@ -15,19 +15,6 @@ SETTINGS = settings(max_examples=300, deadline=None)
 
 def _entry(klass: str, weight: float) -> Entry:
     return Entry("x", ("x",), ("x",), (), "", ("y",), klass, weight, frozenset(), "test:1")
-
-
-def _global_greedy(matches):
-    """The rule as first written: rank all matches at once, take greedily."""
-    ranked = sorted(matches, key=lambda m: (m[2].klass != "artifact", -(m[1] - m[0]), -m[2].weight, m[0]))
-    taken: set[int] = set()
-    kept = []
-    for i, j, e in ranked:
-        if any(k in taken for k in range(i, j)):
-            continue
-        taken.update(range(i, j))
-        kept.append((i, j, e))
-    return sorted(kept)
 
 
 match_lists = st.lists(
@@ -44,7 +31,7 @@ def test_overlaps_resolved_per_cluster_as_globally(specs, present):
     tokens = tokenize(" ".join(["w"] * 40))
     out: list = []
     covered = _resolve_overlaps(matches, out, tokens)
-    want = _global_greedy(matches)
+    want = _greedy(matches)  # the same rule, over all matches at once
     assert [(c.i, c.j) for c in out] == [(i, j) for i, j, _ in want]
     assert covered == {k for i, j, _ in want for k in range(i, j)}
 
