@@ -28,12 +28,12 @@ def test_rewritten_spans_follow_the_shifts():
 def test_local_pass_equals_full_pass():
     r = Restorer(spin_threshold=0.999)  # spintax only: restored, though the text is not called spun
     text = "\n\n".join(PARAGRAPHS)
-    full, report = r._one_pass(text)
+    full, report, _ = r._one_pass(text)
     assert full and not report.spun
     starts = [text.index(p) for p in PARAGRAPHS]
     for k, p in enumerate(PARAGRAPHS):
         near = [(starts[k] + 1, starts[k] + 2)]
-        local, _ = r._one_pass(text, near)
+        local = r._one_pass(text, near)[0]
         assert local == [e for e in full if starts[k] <= e.start < starts[k] + len(p)]
     everywhere = [(s, s + 1) for s in starts]
     assert r._one_pass(text, everywhere)[0] == full
@@ -44,7 +44,7 @@ def test_local_pass_equals_full_pass():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from despin.detect import spin_report, stays_unspun  # noqa: E402
+from despin.detect import UnspunBound, spin_report, stays_unspun  # noqa: E402
 
 from conftest import TEST_LEXICON  # noqa: E402
 
@@ -66,21 +66,45 @@ def test_stays_unspun_never_errs(paragraphs, data, margin):
     if not threshold < 1.0:
         return
     report = spin_report(old_text, SMALL.lexicon, threshold)
-    if stays_unspun(report, [paragraphs[k]], [new], SMALL.lexicon, threshold):
-        assert not spin_report(new_text, SMALL.lexicon, threshold).spun
+    bound = stays_unspun(UnspunBound.of(report), [paragraphs[k]], [new], SMALL.lexicon, threshold)
+    if bound is not None:
+        after = spin_report(new_text, SMALL.lexicon, threshold)
+        assert not after.spun and after.llr <= bound.llr and after.words >= bound.words
 
 
-def test_stays_unspun_says_so_for_a_long_clean_text_and_not_for_a_spun_one():
+@settings(max_examples=200, deadline=None)
+@given(st.lists(paragraph, min_size=2, max_size=6), st.data(), st.sampled_from([1e-4, 0.01, 0.2]))
+def test_stays_unspun_chains_over_two_rewrites(paragraphs, data, margin):
+    """A bound carried over two rewrites of different paragraphs still holds."""
+    k1, k2 = data.draw(st.permutations(range(len(paragraphs))))[:2]
+    new1, new2 = data.draw(paragraph), data.draw(paragraph)
+    first = "\n\n".join(paragraphs)
+    threshold = spin_report(first, SMALL.lexicon).score + margin
+    if not threshold < 1.0:
+        return
+    bound = UnspunBound.of(spin_report(first, SMALL.lexicon, threshold))
+    bound = stays_unspun(bound, [paragraphs[k1]], [new1], SMALL.lexicon, threshold)
+    if bound is None:
+        return
+    second = list(paragraphs)
+    second[k1] = new1
+    bound = stays_unspun(bound, [second[k2]], [new2], SMALL.lexicon, threshold)
+    second[k2] = new2
+    if bound is not None:
+        assert not spin_report("\n\n".join(second), SMALL.lexicon, threshold).spun
+
+
+def test_stays_unspun_says_so_for_a_long_clean_text_and_not_for_a_short_one():
     clean = "\n\n".join(["The officials said the talks went well."] * 3000)  # drift absorbs the bound
-    report = spin_report(clean, SMALL.lexicon)
-    assert stays_unspun(report, ["The officials said the talks went well."], ["The {that a} talks."], SMALL.lexicon)
+    bound = UnspunBound.of(spin_report(clean, SMALL.lexicon))
+    after = stays_unspun(bound, ["The officials said the talks went well."], ["The {that a} talks."], SMALL.lexicon)
+    assert after is not None and after.llr > bound.llr and after.words < bound.words
     spun = "\n\n".join(["The officers mentioned the navy in response to it."] * 20)
-    report = spin_report(spun, SMALL.lexicon)
-    assert report.spun and not stays_unspun(report, [], [], SMALL.lexicon)
+    assert spin_report(spun, SMALL.lexicon).spun and UnspunBound.of(spin_report(spun, SMALL.lexicon)) is None
     short = "The officials said so."
-    report = spin_report(short, SMALL.lexicon)
-    assert not report.spun  # but too few words to absorb a paragraph of spun forms
-    assert not stays_unspun(report, [short], ["The officers mentioned the navy in response to it."], SMALL.lexicon)
+    bound = UnspunBound.of(spin_report(short, SMALL.lexicon))
+    assert bound is not None  # not spun, but too few words to absorb a paragraph of spun forms
+    assert stays_unspun(bound, [short], ["The officers mentioned the navy in response to it."], SMALL.lexicon) is None
 
 
 @settings(max_examples=200, deadline=None)

@@ -12,7 +12,7 @@ import regex
 from .candidates import scan
 from .config import Config
 from .decide import decide
-from .detect import SpinReport, artifact_lexicon, spin_report, stays_unspun, surely_clean
+from .detect import SpinReport, UnspunBound, artifact_lexicon, spin_report, stays_unspun, surely_clean
 from .edits import Edit, apply_edits, compose
 from .errors import InputError
 from .lexicon import Lexicon, load_lexicon
@@ -21,6 +21,12 @@ from .score import restored_neighbours, score_candidates
 from .tokenize import Tokens, tokenize
 
 __all__ = ["Restored", "Restorer", "restore", "restore_and_explain", "detect", "restore_batch"]
+
+# The report an artifact-only pass is scored with when the text's own report was
+# not computed: artifacts are scored by their prior alone, and nothing else is
+# restored in a text that is not spun.
+_ARTIFACTS_ONLY = SpinReport(score=0.0, spun=False, threshold=0.5, words=0, spun_forms=0, per_1000_words=0.0,
+                             artifacts=0, llr=0.0, evidence=())
 
 _URL_RE = regex.compile(r"(?:https?://|www\.)[^\s<>\"]+|[\w.+-]+@[\w-]+\.[\w.-]+")
 _MAX_PASSES = 3
@@ -116,10 +122,11 @@ class Restorer:
 
     def _one_pass(
         self, text: str, near: list[tuple[int, int]] | None = None,
-        previous: tuple[str, list[Edit], SpinReport] | None = None,
-    ) -> tuple[list[Edit], SpinReport | None]:
-        """Edits for one pass, and the text's spin report (None when the quick
-        reject showed the text clean).
+        previous: tuple[str, list[Edit], UnspunBound] | None = None,
+    ) -> tuple[list[Edit], SpinReport | None, UnspunBound | None]:
+        """Edits for one pass; the text's spin report (None when the quick reject
+        showed the text clean, or when it was not computed); and, if the text is
+        not spun, what is known of its evidence (for the next pass).
 
         ``near`` lists the spans of ``text`` that the previous pass rewrote, when
         that pass restored artifacts only (its text was not spun). If this text
@@ -127,30 +134,31 @@ class Restorer:
         again: an artifact-only pass reads each paragraph on its own (nothing
         it matches, quotes or protects crosses a blank line, and the counts of
         originals play no part), so an untouched paragraph, which gave no edit
-        last time, gives none now.
+        when last read, gives none now.
 
-        ``previous`` is the text that pass read, its edits and its report. When
-        the rewritten paragraphs cannot have made the text spun
+        ``previous`` is the text that pass read, its edits and the bound on its
+        evidence. When the rewritten paragraphs cannot have made the text spun
         (:func:`~despin.detect.stays_unspun`), this pass reads only those
-        paragraphs, without detecting the whole text again, and returns the
-        previous report, whose verdict (not spun) still holds.
+        paragraphs, without detecting the whole text again.
         """
         cfg = self.config
         if near is not None and previous is not None and self._protect_re is None:
-            before, changes, report_before = previous
+            before, changes, bound = previous
             old_parts = [before[lo:hi] for lo, hi in _paragraphs_around(before, sorted((e.start, e.end) for e in changes))]
             new_parts = [text[lo:hi] for lo, hi in _paragraphs_around(text, near)]
-            if stays_unspun(report_before, old_parts, new_parts, self.lexicon, cfg.spin_threshold):
-                return self._local_edits(text, near, report_before), report_before
+            still = stays_unspun(bound, old_parts, new_parts, self.lexicon, cfg.spin_threshold)
+            if still is not None:
+                return self._local_edits(text, near, _ARTIFACTS_ONLY), None, still
         if surely_clean(text, self.lexicon, cfg.spin_threshold):
-            return [], None
+            return [], None, None
         tokens = tokenize(text)  # read once, by detection and by the scan
         report = spin_report(text, self.lexicon, cfg.spin_threshold, tokens)
+        bound = UnspunBound.of(report)
         if not report.spun and not report.artifacts:
-            return [], report  # clean text: nothing can be restored
+            return [], report, bound  # clean text: nothing can be restored
         if near is not None and not report.spun and self._protect_re is None:
-            return self._local_edits(text, near, report), report
-        return self._edits(tokens, report), report
+            return self._local_edits(text, near, report), report, bound
+        return self._edits(tokens, report), report, bound
 
     def _local_edits(self, text: str, near: list[tuple[int, int]], report: SpinReport) -> list[Edit]:
         """The edits of an artifact-only pass over the paragraphs holding ``near``."""
@@ -206,18 +214,18 @@ class Restorer:
     def restore_and_explain(self, text: str) -> Restored:
         """Restore ``text`` and list every edit with its span, confidence and reason."""
         text = _check_text(text)
-        edits, report = self._one_pass(text)
+        edits, report, bound = self._one_pass(text)
         current = apply_edits(text, edits) if edits else text
-        # the latest pass's text, edits and report
-        last_text, last, last_report = text, edits, report
+        # the latest pass's text, edits and bound (not None: its text was not spun)
+        last_text, last, last_bound = text, edits, bound
         for _ in range(_MAX_PASSES - 1):
             if not last:
                 break
             near = previous = None
-            if last_report is not None and not last_report.spun:
+            if last_bound is not None:
                 near = _rewritten_spans(last)
-                previous = (last_text, last, last_report)
-            more, last_report = self._one_pass(current, near, previous)
+                previous = (last_text, last, last_bound)
+            more, _, last_bound = self._one_pass(current, near, previous)
             if not more:
                 break
             edits = compose(text, edits, more)

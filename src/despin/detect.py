@@ -31,7 +31,8 @@ from .candidates import SPINTAX_RE, gap_fits, quote_spans
 from .lexicon import Entry, Lexicon
 from .tokenize import Tokens, joinable, tokenize
 
-__all__ = ["SpinReport", "Evidence", "spin_report", "surely_clean", "artifact_lexicon", "SPIN_RATE"]
+__all__ = ["SpinReport", "Evidence", "spin_report", "surely_clean", "artifact_lexicon", "SPIN_RATE",
+           "UnspunBound", "stays_unspun"]
 
 SPIN_RATE = 0.5  # share of an original's occurrences a spinner is assumed to replace
 MIN_WEIGHT = 0.5  # only forms at least this likely to be spinner output count as evidence
@@ -383,12 +384,25 @@ def _occurrences(text: str, pattern: str) -> int:
 _GROUP_SWING = (_GROUP_MAX - _GROUP_MIN) + _GROUP_MAX
 
 
+@dataclass(frozen=True)
+class UnspunBound:
+    """What is known of a text that detection does not call spun: its evidence
+    is at most ``llr`` nats over at least ``words`` words."""
+
+    llr: float
+    words: int
+
+    @staticmethod
+    def of(report: SpinReport) -> UnspunBound | None:
+        """The exact values of a report that says not spun (None if it says spun)."""
+        return None if report.spun else UnspunBound(report.llr, report.words)
+
+
 def stays_unspun(
-    report: SpinReport, old_parts: list[str], new_parts: list[str], lexicon: Lexicon, threshold: float = 0.5
-) -> bool:
-    """Whether a text whose ``report`` says not spun surely stays so once the
-    paragraphs ``old_parts`` are rewritten as ``new_parts`` (True), or may not
-    (False).
+    bound: UnspunBound, old_parts: list[str], new_parts: list[str], lexicon: Lexicon, threshold: float = 0.5
+) -> UnspunBound | None:
+    """The bound for a text known by ``bound`` once its paragraphs ``old_parts``
+    are rewritten as ``new_parts``, if it surely stays unspun; None if it may not.
 
     Detection counts each paragraph on its own (no counted form, original or
     quotation crosses a blank line), so only the originals counted in those
@@ -397,11 +411,11 @@ def stays_unspun(
     its words outside the old paragraphs (fewer words, less drift: the bound
     errs towards "may be spun").
     """
-    if report.spun or not 0.0 < threshold < 1.0:
-        return threshold > 1.0 and not report.spun
+    if not 0.0 < threshold < 1.0:
+        return None
     idx = _evidence_index(lexicon)
     groups: set[str] = set()
-    words, spintax = report.words, 0
+    words, spintax = bound.words, 0
     for part in old_parts:
         bag = _count(part, idx)
         groups.update(bag.nf, bag.no)
@@ -410,8 +424,11 @@ def stays_unspun(
         bag = _count(part, idx)
         groups.update(bag.nf, bag.no)
         spintax += len(SPINTAX_RE.findall(part)) if "{" in part else 0
-    llr = report.llr + _GROUP_SWING * len(groups) + spintax * _SPINTAX_LLR
-    return _sigmoid(SCALE * (llr - DRIFT_PER_1000 * max(words, 0) / 1000.0 - OFFSET)) < threshold
+    llr = bound.llr + _GROUP_SWING * len(groups) + spintax * _SPINTAX_LLR
+    words = max(words, 0)
+    if _sigmoid(SCALE * (llr - DRIFT_PER_1000 * words / 1000.0 - OFFSET)) < threshold:
+        return UnspunBound(llr, words)
+    return None
 
 
 _SPACE_TABLE: dict[int, str] | None = None
