@@ -118,6 +118,7 @@ def main(argv=None) -> int:
         "a run of one spun word": (lambda n: "officers " * (n // 9), 3_000_000),
         "a run of a multi-word form's first words": (lambda n: "in response " * (n // 12), 3_000_000),
         "a run of spintax": (lambda n: "{that a} " * (n // 9), 300_000),
+        "lines of artifacts, no blank line": (lambda n: "The satellite tv for pc was launched.\n" * (n // 38), 300_000),
     }
     for name, (make, n) in shapes.items():
         small, large = one_text_seconds(r.restore, make(n)), one_text_seconds(r.restore, make(10 * n))

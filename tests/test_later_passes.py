@@ -120,3 +120,25 @@ def test_restore_with_and_without_the_shortcut_agree(text):
     finally:
         api.stays_unspun = real
     assert with_shortcut.text == without.text and with_shortcut.edits == without.edits
+
+
+def _paragraphs_around_reference(text, spans):
+    """The rule spelled out with str.rfind and str.find, one search per span."""
+    out = []
+    for a, b in spans:
+        q = text.rfind("\n\n", 0, a)
+        lo = 0 if q < 0 else q + 2
+        q = text.find("\n\n", max(b - 2, 0))
+        hi = len(text) if q < 0 else q + 2
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab \n", max_size=60), st.lists(st.tuples(st.integers(0, 60), st.integers(0, 3)), max_size=6))
+def test_paragraphs_around_matches_the_plain_rule(text, raw):
+    spans = sorted((min(a, len(text)), min(a + n, len(text))) for a, n in raw)
+    assert _paragraphs_around(text, spans) == _paragraphs_around_reference(text, spans)

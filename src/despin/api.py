@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import threading
 from dataclasses import replace
@@ -259,15 +260,22 @@ def _rewritten_spans(edits: list[Edit]) -> list[tuple[int, int]] | None:
     return spans
 
 
+_BREAK_RE = regex.compile(r"(?=\n\n)")  # where each paragraph break starts ("\n\n\n" holds two)
+
+
 def _paragraphs_around(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The stretches of whole paragraphs of ``text`` (paragraphs end after a blank
-    line, "\n\n") that hold the sorted ``spans``, merged, in text order."""
+    line, "\n\n") that hold the sorted ``spans``, merged, in text order.
+
+    The breaks are found once, so many spans in a long text cost no more than
+    a pass over it."""
+    starts = [m.start() for m in _BREAK_RE.finditer(text)] if "\n\n" in text else []
     out: list[tuple[int, int]] = []
     for a, b in spans:
-        q = text.rfind("\n\n", 0, a)  # the last break ending at or before a
-        lo = 0 if q < 0 else q + 2
-        q = text.find("\n\n", max(b - 2, 0))  # the first break ending at or after b
-        hi = len(text) if q < 0 else q + 2
+        k = bisect.bisect_right(starts, a - 2) - 1  # the last break ending at or before a
+        lo = 0 if k < 0 else starts[k] + 2
+        k = bisect.bisect_left(starts, max(b - 2, 0))  # the first break ending at or after b
+        hi = len(text) if k == len(starts) else starts[k] + 2
         if out and lo <= out[-1][1]:
             out[-1] = (out[-1][0], max(out[-1][1], hi))
         else:
