@@ -235,16 +235,6 @@ _ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _ASCII_LOWER_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
-def _words(text: str) -> tuple[list[str] | None, list[str]]:
-    """The word tokens of ``text`` as :func:`~despin.tokenize.tokenize` finds them, and
-    lower-cased. For ASCII text (the same tokens, three times faster) the first is
-    None until needed: ``_ASCII_WORD.findall(text)``."""
-    if text.isascii():
-        return None, _ASCII_LOWER_WORD.findall(text.lower())
-    words = tokenize(text).words
-    return words, list(map(str.lower, words))
-
-
 class _Bag:
     """Counts of spun forms and originals in a text."""
 
@@ -262,7 +252,12 @@ def _count(text: str, idx: _EvidenceIndex, tokens: Tokens | None = None) -> _Bag
     the word pairs to place multi-word forms (each checked in full). ``tokens``
     is ``tokenize(text)`` if already made."""
     bag = _Bag()
-    words, lows = (tokens.words, tokens.lows) if tokens is not None else _words(text)
+    if tokens is None and not text.isascii():
+        tokens = tokenize(text)  # kept: the word-pair check below reads it too
+    if tokens is not None:
+        words, lows = tokens.words, tokens.lows
+    else:  # ASCII: the same tokens three times faster; the cased words only when needed
+        words, lows = None, _ASCII_LOWER_WORD.findall(text.lower())
     bag.words = len(lows)
     present = set(lows)
     counts = Counter(lows)
