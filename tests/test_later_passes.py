@@ -45,6 +45,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from despin.detect import UnspunBound, spin_report, stays_unspun  # noqa: E402
+from despin.tokenize import tokenize  # noqa: E402
 
 from conftest import TEST_LEXICON  # noqa: E402
 
@@ -66,7 +67,7 @@ def test_stays_unspun_never_errs(paragraphs, data, margin):
     if not threshold < 1.0:
         return
     report = spin_report(old_text, SMALL.lexicon, threshold)
-    bound = stays_unspun(UnspunBound.of(report), [paragraphs[k]], [new], SMALL.lexicon, threshold)
+    bound = stays_unspun(UnspunBound.of(report), [tokenize(paragraphs[k])], [tokenize(new)], SMALL.lexicon, threshold)
     if bound is not None:
         after = spin_report(new_text, SMALL.lexicon, threshold)
         assert not after.spun and after.llr <= bound.llr and after.words >= bound.words
@@ -83,12 +84,12 @@ def test_stays_unspun_chains_over_two_rewrites(paragraphs, data, margin):
     if not threshold < 1.0:
         return
     bound = UnspunBound.of(spin_report(first, SMALL.lexicon, threshold))
-    bound = stays_unspun(bound, [paragraphs[k1]], [new1], SMALL.lexicon, threshold)
+    bound = stays_unspun(bound, [tokenize(paragraphs[k1])], [tokenize(new1)], SMALL.lexicon, threshold)
     if bound is None:
         return
     second = list(paragraphs)
     second[k1] = new1
-    bound = stays_unspun(bound, [second[k2]], [new2], SMALL.lexicon, threshold)
+    bound = stays_unspun(bound, [tokenize(second[k2])], [tokenize(new2)], SMALL.lexicon, threshold)
     second[k2] = new2
     if bound is not None:
         assert not spin_report("\n\n".join(second), SMALL.lexicon, threshold).spun
@@ -97,14 +98,18 @@ def test_stays_unspun_chains_over_two_rewrites(paragraphs, data, margin):
 def test_stays_unspun_says_so_for_a_long_clean_text_and_not_for_a_short_one():
     clean = "\n\n".join(["The officials said the talks went well."] * 3000)  # drift absorbs the bound
     bound = UnspunBound.of(spin_report(clean, SMALL.lexicon))
-    after = stays_unspun(bound, ["The officials said the talks went well."], ["The {that a} talks."], SMALL.lexicon)
+    after = stays_unspun(
+        bound, [tokenize("The officials said the talks went well.")], [tokenize("The {that a} talks.")], SMALL.lexicon
+    )
     assert after is not None and after.llr > bound.llr and after.words < bound.words
     spun = "\n\n".join(["The officers mentioned the navy in response to it."] * 20)
     assert spin_report(spun, SMALL.lexicon).spun and UnspunBound.of(spin_report(spun, SMALL.lexicon)) is None
     short = "The officials said so."
     bound = UnspunBound.of(spin_report(short, SMALL.lexicon))
     assert bound is not None  # not spun, but too few words to absorb a paragraph of spun forms
-    assert stays_unspun(bound, [short], ["The officers mentioned the navy in response to it."], SMALL.lexicon) is None
+    assert stays_unspun(
+        bound, [tokenize(short)], [tokenize("The officers mentioned the navy in response to it.")], SMALL.lexicon
+    ) is None
 
 
 @settings(max_examples=200, deadline=None)

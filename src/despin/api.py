@@ -145,11 +145,12 @@ class Restorer:
         cfg = self.config
         if near is not None and previous is not None and self._protect_re is None:
             before, changes, bound = previous
-            old_parts = [before[lo:hi] for lo, hi in _paragraphs_around(before, sorted((e.start, e.end) for e in changes))]
-            new_parts = [text[lo:hi] for lo, hi in _paragraphs_around(text, near)]
-            still = stays_unspun(bound, old_parts, new_parts, self.lexicon, cfg.spin_threshold)
+            spans = sorted((e.start, e.end) for e in changes)
+            old_parts = [tokenize(before[lo:hi]) for lo, hi in _paragraphs_around(before, spans)]
+            new_parts = _paragraph_tokens(text, near)
+            still = stays_unspun(bound, old_parts, [t for _, t in new_parts], self.lexicon, cfg.spin_threshold)
             if still is not None:
-                return self._local_edits(text, near, _ARTIFACTS_ONLY), None, still
+                return self._local_edits(new_parts, _ARTIFACTS_ONLY), None, still
         if surely_clean(text, self.lexicon, cfg.spin_threshold):
             return [], None, None
         tokens = tokenize(text)  # read once, by detection and by the scan
@@ -158,14 +159,13 @@ class Restorer:
         if not report.spun and not report.artifacts:
             return [], report, bound  # clean text: nothing can be restored
         if near is not None and not report.spun and self._protect_re is None:
-            return self._local_edits(text, near, report), report, bound
+            return self._local_edits(_paragraph_tokens(text, near), report), report, bound
         return self._edits(tokens, report), report, bound
 
-    def _local_edits(self, text: str, near: list[tuple[int, int]], report: SpinReport) -> list[Edit]:
-        """The edits of an artifact-only pass over the paragraphs holding ``near``."""
+    def _local_edits(self, parts: list[tuple[int, Tokens]], report: SpinReport) -> list[Edit]:
+        """The edits of an artifact-only pass over ``parts`` (see :func:`_paragraph_tokens`)."""
         edits: list[Edit] = []
-        for lo, hi in _paragraphs_around(text, near):
-            part = tokenize(text[lo:hi])
+        for lo, part in parts:
             edits.extend(replace(e, start=e.start + lo, end=e.end + lo) for e in self._edits(part, report))
         return edits
 
@@ -258,6 +258,12 @@ def _rewritten_spans(edits: list[Edit]) -> list[tuple[int, int]] | None:
         spans.append((start, start + len(e.after)))
         shift += len(e.after) - (e.end - e.start)
     return spans
+
+
+def _paragraph_tokens(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, Tokens]]:
+    """The paragraphs of ``text`` around ``spans`` (:func:`_paragraphs_around`),
+    each as its start offset and its tokens."""
+    return [(lo, tokenize(text[lo:hi])) for lo, hi in _paragraphs_around(text, spans)]
 
 
 _BREAK_RE = regex.compile(r"(?=\n\n)")  # where each paragraph break starts ("\n\n\n" holds two)

@@ -394,10 +394,11 @@ class UnspunBound:
 
 
 def stays_unspun(
-    bound: UnspunBound, old_parts: list[str], new_parts: list[str], lexicon: Lexicon, threshold: float = 0.5
+    bound: UnspunBound, old_parts: list[Tokens], new_parts: list[Tokens], lexicon: Lexicon, threshold: float = 0.5
 ) -> UnspunBound | None:
     """The bound for a text known by ``bound`` once its paragraphs ``old_parts``
-    are rewritten as ``new_parts``, if it surely stays unspun; None if it may not.
+    are rewritten as ``new_parts`` (each given as its tokens), if it surely
+    stays unspun; None if it may not.
 
     Detection counts each paragraph on its own (no counted form, original or
     quotation crosses a blank line), so only the originals counted in those
@@ -412,13 +413,13 @@ def stays_unspun(
     groups: set[str] = set()
     words, spintax = bound.words, 0
     for part in old_parts:
-        bag = _count(part, idx)
+        bag = _count(part.text, idx, part)
         groups.update(bag.nf, bag.no)
         words -= bag.words
     for part in new_parts:
-        bag = _count(part, idx)
+        bag = _count(part.text, idx, part)
         groups.update(bag.nf, bag.no)
-        spintax += len(SPINTAX_RE.findall(part)) if "{" in part else 0
+        spintax += len(SPINTAX_RE.findall(part.text)) if "{" in part.text else 0
     llr = bound.llr + _GROUP_SWING * len(groups) + spintax * _SPINTAX_LLR
     words = max(words, 0)
     if _sigmoid(SCALE * (llr - DRIFT_PER_1000 * words / 1000.0 - OFFSET)) < threshold:
