@@ -194,6 +194,8 @@ DEFAULT_PIECES = [
     "stated", "officers", "mentioned", "in response to", "firm", "said", "the", "yr", "Chilly Conflict",
     "authorities", "navy", "warfare", "meals", "assist", ".", "however", "but", "—", "“", "”", "-", "well-known",
     "financial institution", "Financial institution", "satellite tv for pc", "in-response", "officers’",
+    # originals, whose counter-evidence the quick reject's second bound credits
+    "officials", "government", "help", "company", "war", "year", "military", "according to", '"', "\n\n",
 ]
 
 
@@ -207,6 +209,53 @@ def test_quick_reject_never_wrong_default_lexicon(text, threshold):
     r = despin.Restorer(context=False, spin_threshold=threshold)
     if surely_clean(text, r.lexicon, threshold):
         assert _exact_says_clean(text, r)
+
+
+_SEGMENT = st.lists(st.sampled_from(DEFAULT_PIECES), max_size=30).map(" ".join)
+_QUOTED_TEXTS = st.lists(
+    st.one_of(_SEGMENT, _SEGMENT.map(lambda x: f"“{x}”"), _SEGMENT.map(lambda x: f'"{x}"')), max_size=12
+).map(". ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_QUOTED_TEXTS, st.lists(st.sampled_from(DEFAULT_PIECES), max_size=300).map(" ".join)))
+@example('“stated stated stated stated” said said said said said said said said')  # forms inside quotations
+@example("price. range budget budget budget budget budget")  # a form counted only by the quick count, of a group
+# whose forms are common (so detection adds nothing for it)
+def test_quick_reject_bounds_are_never_below_detection(text):
+    # Both bounds of the quick reject, for any text it judges, are at least the
+    # evidence full detection finds: the soundness of surely_clean at every
+    # threshold, checked on the number itself.
+    from despin.detect import _credited_bound, _evidence_index, _first_bound, _quick_counts, spin_report
+
+    r = despin.Restorer(context=False)
+    idx = _evidence_index(r.lexicon)
+    counted = _quick_counts(text, idx)
+    rep = spin_report(text, r.lexicon)
+    if counted is None:
+        return
+    toks, present, found = counted
+    assert rep.artifacts == 0 and len(toks) == rep.words
+    assert _first_bound(found, idx) >= rep.llr - 1e-9
+    assert _credited_bound(found, toks, present, idx, "“" in text or '"' in text) >= rep.llr - 1e-9
+
+
+def test_quick_reject_credits_originals_when_forms_alone_look_spun():
+    # The spun-looking forms alone outweigh the threshold (about 14 nats
+    # against 12.2), but each original occurs more often than its forms: the
+    # second bound settles the text without full detection (which finds
+    # -15 nats).
+    from despin.detect import spin_report, surely_clean
+
+    text = (
+        "The government said on Monday it would help the company. Officials said the firm stated its case, "
+        "but the authorities said nothing. The government said it would help; however, the company said "
+        "the government would not help. Officials stated the case, but said the company would pay, "
+        "however long it took, and said the government was wrong, but the help came. The company said so."
+    )
+    r = despin.Restorer(context=False)
+    assert not spin_report(text, r.lexicon).spun
+    assert surely_clean(text, r.lexicon)
 
 
 def test_quick_reject_counts_overlapping_occurrences_of_a_form():

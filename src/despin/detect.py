@@ -195,6 +195,17 @@ class _EvidenceIndex:
             k: v for k, v in ((k, tuple(x for x in v if x[1] in relevant)) for k, v in lexicon.orig_multis.items()) if v
         }
         self.single_keys = frozenset(self.singles) | frozenset(self.orig_singles)
+        # For the quick reject's second bound: each group's single-word
+        # originals, and the words of groups whose original alone is
+        # counter-evidence (their spun forms are not common).
+        self.group_singles: dict[str, tuple[str, ...]] = {}
+        for w, g in self.orig_singles.items():
+            self.group_singles[g] = (*self.group_singles.get(g, ()), w)
+        self.credit_group = {
+            w: g for w, g in self.orig_singles.items() if g in self.occurrence and not self.occurrence[g][2]
+        }
+        self.credit_words = frozenset(self.credit_group)
+        self.least_credit = max((self.occurrence[g][1] for g in self.credit_group.values()), default=0.0)
         self.bigram_keys = frozenset(self.multis) | frozenset(self.orig_multis)
         self.bigram_firsts = frozenset(k[0] for k in self.bigram_keys)
         # For the quick reject: multi-word forms by the bigram around their
@@ -448,20 +459,43 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
     """A fast test that never errs one way: True only if :func:`spin_report`
     would find no artifact, no spintax and a score below ``threshold``.
 
+    It counts the spun forms the fast way (:func:`_quick_counts`) and bounds
+    the evidence twice: first with no credit for originals (a group adds at
+    most 2 * _GROUP_MAX, outside and inside quotations), then, for the few
+    texts that bound cannot settle, with the originals' counter-evidence
+    (:func:`_credited_bound`).
+    """
+    counted = _quick_counts(text, _evidence_index(lexicon))
+    if counted is None:
+        return False
+    toks, present, found = counted
+    if not found:
+        return True
+    if not 0.0 < threshold < 1.0:
+        return threshold > 1.0
+    need = math.log(threshold / (1.0 - threshold)) / SCALE + OFFSET + DRIFT_PER_1000 * len(toks) / 1000.0
+    idx = _evidence_index(lexicon)
+    if _first_bound(found, idx) < need:
+        return True
+    return _credited_bound(found, toks, present, idx, "“" in text or '"' in text) < need
+
+
+def _quick_counts(text: str, idx: _EvidenceIndex) -> tuple[list[str], set[str], Counter] | None:
+    """The lowercased tokens of ``text``, their set, and per group at least as
+    many spun forms as detection counts; None if the text has spintax, an
+    artifact, or characters beyond the Basic Multilingual Plane (not judged).
+
     It maps every non-word character to a space in one ``str.translate`` and
     splits (the real tokens, unless an outer or doubled hyphen asks for the
-    tokenizer), bounds each form's evidence by its count with no credit for
-    originals, and counts each multi-word form, when the word pair around its
+    tokenizer), and counts each multi-word form, when the word pair around its
     anchor (its rarest word) occurs, in the space-joined tokens, ignoring what
-    separates the words (a superset of what detection counts). Texts with characters beyond the Basic Multilingual Plane are not
-    judged (False).
+    separates the words.
     """
     if "{" in text:
-        return False
+        return None
     low = text.lower()
     if not low.isascii() and max(low) > "\uffff":
-        return False
-    idx = _evidence_index(lexicon)
+        return None
     spaced = low.translate(_space_table())
     if "--" in spaced or " -" in spaced or "- " in spaced or spaced.startswith("-") or spaced.endswith("-"):
         # An outer or doubled hyphen: here the split differs from the real
@@ -471,19 +505,19 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
         # Every hyphen stands between two word characters, so splitting the
         # text with non-word characters made spaces gives the real tokens.
         toks = spaced.split()
-    n_words = len(toks)
-    hits = set(toks) & idx.quick_keys
+    present = set(toks)
+    found: Counter = Counter()  # group -> occurrences of its forms
+    hits = present & idx.quick_keys
     if not hits:
-        return True
-    upper: Counter = Counter()
+        return toks, present, found
     singles = hits & idx.single_quick
     # a few list.count calls are cheapest; for many words one Counter keeps this linear
     count = Counter(toks).__getitem__ if len(singles) > 8 else toks.count
     for w in singles:
         for f in idx.singles[w]:
             if f.artifact and (f.spelled is None or f.spelled[0] in text or f.spelled[0].upper() in text):
-                return False
-            upper[f.group] += count(w) * f.cap
+                return None
+            found[f.group] += count(w)
     if not hits.isdisjoint(idx.anchor_quick):
         pairs = set(zip(toks, toks[1:])) & idx.keyed_pairs
         if pairs:
@@ -493,11 +527,43 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
                     n = _occurrences(joined, pattern)
                     if n:
                         if f.artifact:
-                            return False
-                        upper[f.group] += n * f.cap
-    # a group adds at most 2 * _GROUP_MAX (outside and inside quotations)
-    bound = sum(min(v, 2 * _GROUP_MAX) for v in upper.values())
-    if not 0.0 < threshold < 1.0:
-        return threshold > 1.0
-    need = math.log(threshold / (1.0 - threshold)) / SCALE + OFFSET + DRIFT_PER_1000 * n_words / 1000.0
-    return bound < need
+                            return None
+                        found[f.group] += n
+    return toks, present, found
+
+
+def _first_bound(found: Counter, idx: _EvidenceIndex) -> float:
+    """At least the evidence of a text with at most ``found`` forms per group,
+    whatever its originals: a group adds at most ``_GROUP_MAX`` outside
+    quotations and as much inside them."""
+    occurrence = idx.occurrence
+    return sum(min(n * occurrence[g][0], 2 * _GROUP_MAX) for g, n in found.items())
+
+
+def _credited_bound(found: Counter, toks: list[str], present: set[str], idx: _EvidenceIndex, quotes: bool) -> float:
+    """At least the evidence :func:`spin_report` finds in a text whose words are
+    ``toks`` (their set: ``present``) and whose forms number at most
+    ``found`` per group.
+
+    A group with forms adds ``out(a) + inside(b)``: ``a`` forms outside
+    quotations weighed against the ``o`` occurrences of its original (see
+    :func:`_llr`), ``b`` forms inside them with no counter-evidence, ``a + b``
+    at most ``found``. ``out`` rises with ``a`` from its value at 0, so
+    ``max(out(found), out(0))`` bounds it, and ``inside(found)`` bounds the
+    rest (0 without quotation marks). A group without forms whose original
+    occurs adds ``max(o * per_orig, _GROUP_MIN)``: at most ``per_orig``, its
+    first occurrence, unless its forms are common in clean text (then 0).
+    Only single-word originals are counted: fewer only raise the bound.
+    """
+    total = 0.0
+    counts = Counter(toks)
+    for g, n in found.items():
+        per_form, per_orig, common = idx.occurrence[g]
+        o = sum(counts[w] for w in idx.group_singles.get(g, ()))
+        at_zero = 0.0 if common or not o else max(o * per_orig, _GROUP_MIN)
+        total += max(min(max(n * per_form + o * per_orig, _GROUP_MIN), _GROUP_MAX), at_zero)
+        if quotes:
+            total += min(n * per_form, _GROUP_MAX)
+    credit_group = idx.credit_group
+    without_forms = {credit_group[w] for w in present & idx.credit_words} - found.keys()
+    return total + len(without_forms) * idx.least_credit
