@@ -93,6 +93,29 @@ def test_job_pickles_as_configuration_only(restorer):
     assert again.restorer.config == restorer.config and again.restorer._lexicon is None
 
 
+@pytest.mark.parametrize("command, detect_only", [("restore", False), ("detect", True)])
+def test_indexes_are_built_before_workers_fork(tmp_path, lexicon, monkeypatch, command, detect_only):
+    """Workers inherit the built indexes instead of each building them on its first document."""
+    import despin.api
+
+    monkeypatch.chdir(tmp_path)
+    for i in range(4):
+        write(tmp_path / f"in/{i}.txt", SPUN)
+    seen = []
+    real = despin.api.Restorer.prepare
+
+    def prepare(self, detect_only=False):
+        out = real(self, detect_only=detect_only)
+        seen.append((detect_only, "_evidence_index" in self.lexicon.__dict__,
+                     "artifact" in self.lexicon.__dict__.get("_subsets", {})))
+        return out
+
+    monkeypatch.setattr(despin.api.Restorer, "prepare", prepare)
+    args = [command, "in", "-j", "2", "--lexicon", str(lexicon), "--no-bundled-lexicon"]
+    main(args + (["-o", "out"] if command == "restore" else []))
+    assert seen == [(detect_only, True, not detect_only)]
+
+
 def test_a_worker_dying_fails_only_its_document(tmp_path, lexicon, monkeypatch, capsys):
     """A document that kills its worker process (as an out-of-memory kill would) fails alone."""
     monkeypatch.chdir(tmp_path)

@@ -158,9 +158,9 @@ def _usable(counts, lexicon):
 @SETTINGS
 @given(texts)
 def test_detection_counts_match_reference(text):
-    from despin.detect import _count, _evidence_index
+    from despin.detect import _count, evidence_index
 
-    bag = _count(text, _evidence_index(SMALL.lexicon))
+    bag = _count(text, evidence_index(SMALL.lexicon))
     nf, no = _reference_counts(text, SMALL.lexicon)
     assert +bag.nf == +nf
     assert +bag.no == _usable(no, SMALL.lexicon)
@@ -226,10 +226,10 @@ def test_quick_reject_bounds_are_never_below_detection(text):
     # Both bounds of the quick reject, for any text it judges, are at least the
     # evidence full detection finds: the soundness of surely_clean at every
     # threshold, checked on the number itself.
-    from despin.detect import _credited_bound, _evidence_index, _first_bound, _quick_counts, spin_report
+    from despin.detect import _credited_bound, evidence_index, _first_bound, _quick_counts, spin_report
 
     r = despin.Restorer(context=False)
-    idx = _evidence_index(r.lexicon)
+    idx = evidence_index(r.lexicon)
     counted = _quick_counts(text, idx)
     rep = spin_report(text, r.lexicon)
     if counted is None:

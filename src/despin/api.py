@@ -13,7 +13,7 @@ import regex
 from .candidates import scan
 from .config import Config
 from .decide import decide
-from .detect import SpinReport, UnspunBound, artifact_lexicon, spin_report, stays_unspun, surely_clean
+from .detect import SpinReport, UnspunBound, artifact_lexicon, evidence_index, spin_report, stays_unspun, surely_clean
 from .edits import Edit, apply_edits, compose
 from .errors import InputError
 from .lexicon import Lexicon, load_lexicon
@@ -114,6 +114,17 @@ class Restorer:
                         self._model = load_model(self.config.model_path)
                     self._model_loaded = True
         return self._model
+
+    def prepare(self, detect_only: bool = False) -> Restorer:
+        """Load the lexicon (and, unless ``detect_only``, the context model) and
+        build the indexes that detection and restoring use, now rather than on
+        the first text. Call it before forking worker processes, so that they
+        inherit this work instead of each repeating it. Returns ``self``."""
+        evidence_index(self.lexicon)
+        if not detect_only:
+            artifact_lexicon(self.lexicon)
+            self.model  # noqa: B018
+        return self
 
     # -- operations -------------------------------------------------------------------
     def detect(self, text: str) -> SpinReport:

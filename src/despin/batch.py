@@ -183,10 +183,9 @@ def _drive(plan: Plan, job: Job, jobs: int, handle: Callable[[DocumentResult], D
 
 
 def _prepare(restorer: Restorer, detect: bool) -> None:
-    """Load (and so check) the lexicon and model before any document, and before forking workers."""
-    restorer.lexicon  # noqa: B018 - loading raises LexiconError early
-    if not detect:
-        restorer.model  # noqa: B018
+    """Load (and so check) the lexicon and model, and build their indexes, before
+    any document and before forking workers (which then share them)."""
+    restorer.prepare(detect_only=detect)  # loading raises LexiconError early
 
 
 # -- outputs ---------------------------------------------------------------------------------

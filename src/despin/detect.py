@@ -233,7 +233,8 @@ class _EvidenceIndex:
         self.anchor_quick = frozenset(anchors)
 
 
-def _evidence_index(lexicon: Lexicon) -> _EvidenceIndex:
+def evidence_index(lexicon: Lexicon) -> _EvidenceIndex:
+    """The forms and originals detection counts, indexed (built once per lexicon)."""
     idx = lexicon.__dict__.get("_evidence_index")
     if idx is None:
         idx = lexicon.__dict__["_evidence_index"] = _EvidenceIndex(lexicon)
@@ -334,7 +335,7 @@ def spin_report(text: str, lexicon: Lexicon, threshold: float = 0.5, tokens: Tok
     originals' counter-evidence (capped separately), and decide whether this
     text spins its quotations.
     """
-    idx = _evidence_index(lexicon)
+    idx = evidence_index(lexicon)
     bag = _count(text, idx, tokens)
     quotes = quote_spans(text) if bag.nf else []
     nf_out, nf_quote, quoted_words = bag.nf, Counter(), 0
@@ -420,7 +421,7 @@ def stays_unspun(
     """
     if not 0.0 < threshold < 1.0:
         return None
-    idx = _evidence_index(lexicon)
+    idx = evidence_index(lexicon)
     groups: set[str] = set()
     words, spintax = bound.words, 0
     for part in old_parts:
@@ -465,7 +466,7 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
     texts that bound cannot settle, with the originals' counter-evidence
     (:func:`_credited_bound`).
     """
-    counted = _quick_counts(text, _evidence_index(lexicon))
+    counted = _quick_counts(text, evidence_index(lexicon))
     if counted is None:
         return False
     toks, present, found = counted
@@ -474,7 +475,7 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
     if not 0.0 < threshold < 1.0:
         return threshold > 1.0
     need = math.log(threshold / (1.0 - threshold)) / SCALE + OFFSET + DRIFT_PER_1000 * len(toks) / 1000.0
-    idx = _evidence_index(lexicon)
+    idx = evidence_index(lexicon)
     if _first_bound(found, idx) < need:
         return True
     return _credited_bound(found, toks, present, idx, "“" in text or '"' in text) < need
