@@ -158,14 +158,13 @@ def _llr(nf: Counter, no: Counter, occurrence: dict[str, tuple[float, float, boo
 class _Form:
     """A lexicon form as detection counts it."""
 
-    __slots__ = ("entry", "group", "artifact", "spelled", "cap")
+    __slots__ = ("entry", "group", "artifact", "spelled")
 
-    def __init__(self, entry: Entry, rho: dict[str, float]):
+    def __init__(self, entry: Entry):
         self.entry = entry
         self.group = entry.originals[0].lower()
         self.artifact = entry.klass == "artifact"
         self.spelled = entry.case_toks if entry.cased else None
-        self.cap = _per_occurrence(rho.get(self.group, 1e-6))[0]  # most one occurrence adds
 
 
 class _EvidenceIndex:
@@ -183,9 +182,9 @@ class _EvidenceIndex:
             if not (e.klass == "artifact" or (e.klass == "common" and e.weight >= MIN_WEIGHT)):
                 continue
             if len(e.toks) == 1:
-                self.singles.setdefault(e.toks[0], []).append(_Form(e, self.rho))
+                self.singles.setdefault(e.toks[0], []).append(_Form(e))
             else:
-                self.multis.setdefault((e.toks[0], e.toks[1]), []).append(_Form(e, self.rho))
+                self.multis.setdefault((e.toks[0], e.toks[1]), []).append(_Form(e))
         # Originals count only for groups _llr can use: those with a counted
         # form, or whose spun forms are rare enough in clean text.
         relevant = {f.group for fs in (*self.singles.values(), *self.multis.values()) for f in fs}

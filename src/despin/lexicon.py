@@ -58,6 +58,7 @@ HEADER = ("spun", "original", "class", "weight", "tags")
 CLASSES = ("artifact", "common", "keep")
 DEFAULT_WEIGHT = {"artifact": 0.97, "common": 0.5, "keep": 1.0}
 _TAG_RE = regex.compile(r"[a-z0-9][a-z0-9_=\-]*")
+_TAG_SETS: dict[str, frozenset[str]] = {}  # a tags column already checked -> its tags (a file has few)
 
 
 def _norm_gap(gap: str) -> str:
@@ -189,10 +190,14 @@ def _parse_row(cols: list[str], path: str, lineno: int, name: str) -> Entry:
             raise fail(f"weight must be in (0, 1], not {weight_s}")
     else:
         weight = DEFAULT_WEIGHT[klass]
-    tags = frozenset(t.strip() for t in tags_s.split(",") if t.strip())
-    for t in tags:
-        if not _TAG_RE.fullmatch(t):
-            raise fail(f"bad tag {t!r} (tags are lower-case words, comma-separated)")
+    tags = _TAG_SETS.get(tags_s)
+    if tags is None:
+        tags = frozenset(t.strip() for t in tags_s.split(",") if t.strip())
+        for t in tags:
+            if not _TAG_RE.fullmatch(t):
+                raise fail(f"bad tag {t!r} (tags are lower-case words, comma-separated)")
+        if len(_TAG_SETS) < 1024:
+            _TAG_SETS[tags_s] = tags
     if klass != "keep" and spun.lower() in {o.lower() for o in originals}:
         raise fail(f"{spun!r} maps to itself")
     return Entry(
@@ -213,7 +218,7 @@ def _parse_row(cols: list[str], path: str, lineno: int, name: str) -> Entry:
 class Lexicon:
     """A compiled lexicon: entries indexed by their first token for a single-pass scan."""
 
-    def __init__(self, entries: Iterable[Entry]):
+    def __init__(self, entries: Iterable[Entry], _word_cache: dict[str, tuple[str, ...]] | None = None):
         merged: dict[tuple, Entry] = {}
         for e in entries:
             key = (e.spun if e.cased else e.spun.lower(),)
@@ -229,26 +234,35 @@ class Lexicon:
             else:
                 multis.setdefault((e.toks[0], e.toks[1]), []).append(e)
         order = lambda e: (-len(e.toks), -len(e.suffix), not e.cased)  # noqa: E731
-        self.singles: dict[str, tuple[Entry, ...]] = {k: tuple(sorted(v, key=order)) for k, v in singles.items()}
+        self.singles: dict[str, tuple[Entry, ...]] = {
+            k: tuple(v) if len(v) == 1 else tuple(sorted(v, key=order)) for k, v in singles.items()
+        }
         self.multis: dict[tuple[str, str], tuple[Entry, ...]] = {
-            k: tuple(sorted(v, key=order)) for k, v in multis.items()
+            k: tuple(v) if len(v) == 1 else tuple(sorted(v, key=order)) for k, v in multis.items()
         }
         # Originals, to count how often the original wording itself appears.
         orig_singles: dict[str, str] = {}
         orig_multis: dict[tuple[str, str], set[tuple[tuple[str, ...], str]]] = {}
+        # an original's lower-cased words, by original (many entries share one)
+        self._words_of = words_of = _word_cache if _word_cache is not None else {}
         for e in self.entries:
             if e.klass == "keep":
                 continue
             group = e.originals[0].lower()
             for o in e.originals:
-                otoks = tuple(t.lower() for t in WORD_RE.findall(o))
+                otoks = words_of.get(o)
+                if otoks is None:
+                    otoks = words_of[o] = tuple(t.lower() for t in WORD_RE.findall(o))
                 if len(otoks) == 1:
                     orig_singles.setdefault(otoks[0], group)
                 elif otoks:
                     orig_multis.setdefault((otoks[0], otoks[1]), set()).add((otoks, group))
         self.orig_singles = orig_singles
         # Longest first; ties in a fixed order, so counts never depend on the hash seed.
-        self.orig_multis = {k: tuple(sorted(v, key=lambda x: (-len(x[0]), x))) for k, v in orig_multis.items()}
+        self.orig_multis = {
+            k: tuple(v) if len(v) == 1 else tuple(sorted(v, key=lambda x: (-len(x[0]), x)))
+            for k, v in orig_multis.items()
+        }
         # Words at which an entry can match, and those plus the words that start an
         # original or a numeral (where the scan also counts or looks for digits).
         self.match_words: frozenset[str] = frozenset(list(singles) + [k[0] for k in multis])
@@ -261,7 +275,7 @@ class Lexicon:
         cache = self.__dict__.setdefault("_subsets", {})
         sub = cache.get(name)
         if sub is None:
-            sub = cache[name] = Lexicon(e for e in self.entries if keep(e))
+            sub = cache[name] = Lexicon((e for e in self.entries if keep(e)), self._words_of)
         return sub
 
     def __len__(self) -> int:
