@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from .candidates import SPINTAX_RE, gap_fits, quote_spans
 from .lexicon import Entry, Lexicon
-from .tokenize import Tokens, joinable, tokenize
+from .tokenize import NON_WORD_CHAR_RE, Tokens, joinable, tokenize
 
 __all__ = ["SpinReport", "Evidence", "spin_report", "surely_clean", "artifact_lexicon", "SPIN_RATE",
            "UnspunBound", "stays_unspun"]
@@ -443,15 +443,16 @@ _SPACE_TABLE: dict[int, str] | None = None
 
 def _space_table() -> dict[int, str]:
     """Every Basic Multilingual Plane character that cannot be part of a word
-    token (punctuation, symbols, separators, controls) -> space; hyphens stay."""
+    token (punctuation, symbols, separators, controls) -> space; hyphens stay.
+
+    The word characters are those of the tokenizer's own pattern (the
+    ``regex`` module's Unicode tables, which can be newer than
+    ``unicodedata``'s), so the split gives the tokenizer's words."""
     global _SPACE_TABLE
     if _SPACE_TABLE is None:
-        import unicodedata
-
-        _SPACE_TABLE = {
-            cp: " " for cp in range(0x10000)
-            if unicodedata.category(chr(cp))[0] in "PSZC" and chr(cp) != "-"
-        }
+        bmp = "".join(map(chr, range(0x10000)))
+        _SPACE_TABLE = dict.fromkeys(map(ord, NON_WORD_CHAR_RE.findall(bmp)), " ")
+        del _SPACE_TABLE[ord("-")]
     return _SPACE_TABLE
 
 

@@ -18,6 +18,8 @@ import regex
 __all__ = ["Tokens", "tokenize", "WORD_RE", "joinable"]
 
 WORD_RE = regex.compile(r"[\p{L}\p{M}\p{N}]+(?:-[\p{L}\p{M}\p{N}]+)*")
+# One character that no word token contains (the complement of WORD_RE's class).
+NON_WORD_CHAR_RE = regex.compile(r"[^\p{L}\p{M}\p{N}]")
 
 # Separators allowed inside a multi-word match: spaces and tabs, with at most
 # one line break (text wrapped inside a sentence), never a blank line.
