@@ -269,7 +269,7 @@ def test_quick_reject_splits_exactly_where_the_tokenizer_does():
     table = _space_table()
     disagree = [
         hex(cp) for cp in range(0x10000)
-        if (cp in table) == (tokenize("a" + chr(cp) + "b").lows == ["a" + chr(cp).lower() + "b"])
+        if ("a" + chr(cp) + "b").lower().translate(table).split() != tokenize("a" + chr(cp) + "b").lows
     ]
     assert disagree == []
 
