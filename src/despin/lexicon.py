@@ -252,7 +252,11 @@ class Lexicon:
             for o in e.originals:
                 otoks = words_of.get(o)
                 if otoks is None:
-                    otoks = words_of[o] = tuple(t.lower() for t in WORD_RE.findall(o))
+                    if o.replace(" ", "").isalpha():  # only letters: the words are what spaces separate
+                        otoks = tuple(o.lower().split())
+                    else:
+                        otoks = tuple(t.lower() for t in WORD_RE.findall(o))
+                    words_of[o] = otoks
                 if len(otoks) == 1:
                     orig_singles.setdefault(otoks[0], group)
                 elif otoks:
