@@ -112,19 +112,52 @@ def test_stays_unspun_says_so_for_a_long_clean_text_and_not_for_a_short_one():
     ) is None
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(paragraph, min_size=1, max_size=8).map("\n\n".join))
-def test_restore_with_and_without_the_shortcut_agree(text):
+CLEAN_PARAGRAPH = "The officials said the talks went well, according to the report, and said so again."
+
+
+def _with_and_without_the_shortcut(text):
+    """restore_and_explain(text) as it is and with the shortcut never taken, and
+    how often the shortcut was taken."""
     import despin.api as api
 
-    with_shortcut = SMALL.restore_and_explain(text)
     real = api.stays_unspun
-    api.stays_unspun = lambda *a, **k: False
+    taken = []
+
+    def counting(*a, **k):
+        out = real(*a, **k)
+        taken.append(out is not None)
+        return out
+
+    api.stays_unspun = counting
     try:
+        with_shortcut = SMALL.restore_and_explain(text)
+        api.stays_unspun = lambda *a, **k: None  # never takes the shortcut
         without = SMALL.restore_and_explain(text)
     finally:
         api.stays_unspun = real
+    return with_shortcut, without, sum(taken)
+
+
+# A few random paragraphs among clean ones: a later pass may then read only those.
+among_clean = st.lists(paragraph, min_size=1, max_size=3).flatmap(
+    lambda ps: st.permutations(ps + [CLEAN_PARAGRAPH] * 8)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.lists(paragraph, min_size=1, max_size=8), among_clean).map("\n\n".join))
+def test_restore_with_and_without_the_shortcut_agree(text):
+    with_shortcut, without, _ = _with_and_without_the_shortcut(text)
     assert with_shortcut.text == without.text and with_shortcut.edits == without.edits
+
+
+def test_later_passes_take_the_shortcut_in_a_long_clean_text():
+    # Nested spintax takes two passes; each later pass reads one paragraph only.
+    text = "\n\n".join([CLEAN_PARAGRAPH] * 10 + ["The {{that a}|b} launch."])
+    with_shortcut, without, taken = _with_and_without_the_shortcut(text)
+    assert taken == 2
+    assert with_shortcut.text == without.text and without.text.endswith("\n\nThe that a launch.")
+    assert with_shortcut.edits == without.edits
 
 
 def _paragraphs_around_reference(text, spans):

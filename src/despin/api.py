@@ -149,19 +149,22 @@ class Restorer:
         when last read, gives none now.
 
         ``previous`` is the text that pass read, its edits and the bound on its
-        evidence. When the rewritten paragraphs cannot have made the text spun
-        (:func:`~despin.detect.stays_unspun`), this pass reads only those
-        paragraphs, without detecting the whole text again.
+        evidence. When the rewritten paragraphs are at most half of the text
+        and cannot have made it spun (:func:`~despin.detect.stays_unspun`),
+        this pass reads only those paragraphs, without detecting the whole
+        text again. (When they are most of it, as in a text without blank
+        lines, reading them twice for the bound costs more than it can save.)
         """
         cfg = self.config
         if near is not None and previous is not None and self._protect_re is None:
             before, changes, bound = previous
-            spans = sorted((e.start, e.end) for e in changes)
-            old_parts = [tokenize(before[lo:hi]) for lo, hi in _paragraphs_around(before, spans)]
-            new_parts = _paragraph_tokens(text, near)
-            still = stays_unspun(bound, old_parts, [t for _, t in new_parts], self.lexicon, cfg.spin_threshold)
-            if still is not None:
-                return self._local_edits(new_parts, _ARTIFACTS_ONLY), None, still
+            around = _paragraphs_around(before, sorted((e.start, e.end) for e in changes))
+            if 2 * sum(hi - lo for lo, hi in around) <= len(before):
+                old_parts = [tokenize(before[lo:hi]) for lo, hi in around]
+                new_parts = _paragraph_tokens(text, near)
+                still = stays_unspun(bound, old_parts, [t for _, t in new_parts], self.lexicon, cfg.spin_threshold)
+                if still is not None:
+                    return self._local_edits(new_parts, _ARTIFACTS_ONLY), None, still
         if surely_clean(text, self.lexicon, cfg.spin_threshold):
             return [], None, None
         tokens = tokenize(text)  # read once, by detection and by the scan
