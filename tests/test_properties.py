@@ -200,9 +200,10 @@ DEFAULT_PIECES = [
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(DEFAULT_PIECES), max_size=400).map(" ".join), st.sampled_from([0.1, 0.5, 0.9]))
+@given(st.lists(st.sampled_from(DEFAULT_PIECES), max_size=400).map(" ".join), st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]))
 @example("navy - assist", 0.1)  # a dash between the words of a form (found by hypothesis)
 @example("in response -- to --navy assist", 0.1)  # doubled and outer hyphens
+@example("the", 0.0)  # at spin threshold 0 every text is spun, even one without a spun form
 def test_quick_reject_never_wrong_default_lexicon(text, threshold):
     from despin.detect import surely_clean
 

@@ -466,6 +466,8 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
     texts that bound cannot settle, with the originals' counter-evidence
     (:func:`_credited_bound`).
     """
+    if threshold <= 0.0:
+        return False  # every text is spun
     counted = _quick_counts(text, evidence_index(lexicon))
     if counted is None:
         return False
