@@ -221,8 +221,8 @@ _QUOTED_TEXTS = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(_QUOTED_TEXTS, st.lists(st.sampled_from(DEFAULT_PIECES), max_size=300).map(" ".join)))
 @example('“stated stated stated stated” said said said said said said said said')  # forms inside quotations
-@example("price. range budget budget budget budget budget")  # a form counted only by the quick count, of a group
-# whose forms are common (so detection adds nothing for it)
+# a form only the quick count finds (across a full stop), of a group whose forms are common
+@example("price. range budget budget budget budget budget")
 def test_quick_reject_bounds_are_never_below_detection(text):
     # Both bounds of the quick reject, for any text it judges, are at least the
     # evidence full detection finds: the soundness of surely_clean at every
@@ -254,7 +254,11 @@ def test_quick_reject_credits_originals_when_forms_alone_look_spun():
         "the government would not help. Officials stated the case, but said the company would pay, "
         "however long it took, and said the government was wrong, but the help came. The company said so."
     )
+    from despin.detect import OFFSET, _first_bound, _quick_counts, evidence_index
+
     r = despin.Restorer(context=False)
+    idx = evidence_index(r.lexicon)
+    assert _first_bound(_quick_counts(text, idx)[2], idx) > OFFSET  # the first bound cannot settle it
     assert not spin_report(text, r.lexicon).spun
     assert surely_clean(text, r.lexicon)
 
