@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import compress
 from collections import Counter
 from dataclasses import dataclass
 
@@ -204,7 +205,6 @@ class _EvidenceIndex:
             w: g for w, g in self.orig_singles.items() if g in self.occurrence and not self.occurrence[g][2]
         }
         self.credit_words = frozenset(self.credit_group)
-        self.least_credit = max((self.occurrence[g][1] for g in self.credit_group.values()), default=0.0)
         self.bigram_keys = frozenset(self.multis) | frozenset(self.orig_multis)
         self.bigram_firsts = frozenset(k[0] for k in self.bigram_keys)
         # For the quick reject: multi-word forms by the bigram around their
@@ -215,7 +215,7 @@ class _EvidenceIndex:
             return (w in _STOPWORDS, w in original_words, -len(w))
 
         anchors: set[str] = set()
-        self.keyed: dict[tuple[str, str], list[tuple[_Form, str]]] = {}
+        self.keyed: dict[tuple[str, str], list[tuple[_Form, int]]] = {}  # (form, where the bigram starts in it)
         for fs in self.multis.values():
             for f in fs:
                 toks = f.entry.toks
@@ -225,8 +225,7 @@ class _EvidenceIndex:
                 # form's words as they stand in the space-joined token list
                 starts = [k for k in range(len(toks) - 1) if anchor in toks[k : k + 2]]
                 start = max(starts, key=lambda k: len(toks[k]) + len(toks[k + 1]))
-                self.keyed.setdefault((toks[start], toks[start + 1]), []).append((f, " " + " ".join(toks) + " "))
-        self.keyed_pairs = frozenset(self.keyed)
+                self.keyed.setdefault((toks[start], toks[start + 1]), []).append((f, start))
         self.quick_keys = frozenset(self.singles) | frozenset(anchors)
         self.single_quick = frozenset(self.singles)
         self.anchor_quick = frozenset(anchors)
@@ -375,16 +374,6 @@ def spin_report(text: str, lexicon: Lexicon, threshold: float = 0.5, tokens: Tok
     )
 
 
-def _occurrences(text: str, pattern: str) -> int:
-    """How often ``pattern`` (a form's words between spaces) occurs in ``text``,
-    overlapping occurrences included ("a a" twice in " a a a ")."""
-    n, i = 0, text.find(pattern)
-    while i >= 0:
-        n += 1
-        i = text.find(pattern, i + 1)  # the next may start at any later word of this one
-    return n
-
-
 # The most one original's evidence can move: its part outside quotations
 # spans [_GROUP_MIN, _GROUP_MAX], its part inside them [0, _GROUP_MAX].
 _GROUP_SWING = (_GROUP_MAX - _GROUP_MIN) + _GROUP_MAX
@@ -463,8 +452,8 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
     It counts the spun forms the fast way (:func:`_quick_counts`) and bounds
     the evidence twice: first with no credit for originals (a group adds at
     most 2 * _GROUP_MAX, outside and inside quotations), then, for the few
-    texts that bound cannot settle, with the originals' counter-evidence
-    (:func:`_credited_bound`).
+    texts that bound cannot settle, with the originals' counter-evidence and
+    the forms counted inside quotations apart (:func:`_credited_bound`).
     """
     if threshold <= 0.0:
         return False  # every text is spun
@@ -480,7 +469,19 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
     idx = evidence_index(lexicon)
     if _first_bound(found, idx) < need:
         return True
-    return _credited_bound(found, toks, present, idx, "“" in text or '"' in text) < need
+    quoted = _quoted_counts(text, idx)
+    return quoted is not None and _credited_bound(found, toks, present, idx, quoted) < need
+
+
+def _quoted_counts(text: str, idx: _EvidenceIndex) -> Counter | None:
+    """Per group, at least as many spun forms inside the quotations of ``text``
+    as detection counts there (it reads the same joined quotations); None if
+    that text cannot be judged."""
+    spans = quote_spans(text)
+    if not spans:
+        return Counter()
+    counted = _quick_counts("\n".join(text[a:b] for a, b in spans), idx)
+    return None if counted is None else counted[2]
 
 
 def _quick_counts(text: str, idx: _EvidenceIndex) -> tuple[list[str], set[str], Counter] | None:
@@ -499,15 +500,7 @@ def _quick_counts(text: str, idx: _EvidenceIndex) -> tuple[list[str], set[str], 
     low = text.lower()
     if not low.isascii() and max(low) > "\uffff":
         return None
-    spaced = low.translate(_space_table())
-    if "--" in spaced or " -" in spaced or "- " in spaced or spaced.startswith("-") or spaced.endswith("-"):
-        # An outer or doubled hyphen: here the split differs from the real
-        # tokens, so take those.
-        toks = tokenize(text).lows
-    else:
-        # Every hyphen stands between two word characters, so splitting the
-        # text with non-word characters made spaces gives the real tokens.
-        toks = spaced.split()
+    toks = _split_words(low.translate(_space_table()))
     present = set(toks)
     found: Counter = Counter()  # group -> occurrences of its forms
     hits = present & idx.quick_keys
@@ -522,17 +515,39 @@ def _quick_counts(text: str, idx: _EvidenceIndex) -> tuple[list[str], set[str], 
                 return None
             found[f.group] += count(w)
     if not hits.isdisjoint(idx.anchor_quick):
-        pairs = set(zip(toks, toks[1:])) & idx.keyed_pairs
-        if pairs:
-            joined = " " + " ".join(toks) + " "  # tokens contain no spaces: a form is a substring
-            for pair in pairs:
-                for f, pattern in idx.keyed[pair]:
-                    n = _occurrences(joined, pattern)
-                    if n:
-                        if f.artifact:
-                            return None
-                        found[f.group] += n
+        # Multi-word forms where the bigram around their anchor occurs, whatever
+        # separates their words: one pass over the word pairs.
+        keyed = idx.keyed
+        cased: list[str] | None = None  # the words with their own case, made when needed
+        for i in compress(range(len(toks)), map(keyed.__contains__, zip(toks, toks[1:]))):
+            for f, start in keyed[(toks[i], toks[i + 1])]:
+                k = i - start
+                form = f.entry.toks
+                if k < 0 or tuple(toks[k : k + len(form)]) != form:
+                    continue
+                if f.artifact:
+                    # A capitalised artifact ("Put up") counts only where the text
+                    # spells it so, or in capitals.
+                    if f.spelled is None:
+                        return None
+                    if cased is None:
+                        cased = _split_words(text.translate(_space_table()))
+                    span = tuple(cased[k : k + len(form)])
+                    if span == f.spelled or all(w.isupper() for w in span):
+                        return None
+                found[f.group] += 1
     return toks, present, found
+
+
+def _split_words(spaced: str) -> list[str]:
+    """The tokenizer's words of a text whose every non-word character (but the
+    hyphen) is already a space: a hyphen joins two words only between two word
+    characters, so the others become spaces too before the split."""
+    if "-" in spaced and ("--" in spaced or " -" in spaced or "- " in spaced or spaced[:1] == "-" or spaced[-1:] == "-"):
+        # After the first replace no two hyphens touch, so every hyphen left
+        # that is not between two word characters has a space on one side.
+        spaced = (" " + spaced + " ").replace("--", "  ").replace(" -", "  ").replace("- ", "  ")
+    return spaced.split()
 
 
 def _first_bound(found: Counter, idx: _EvidenceIndex) -> float:
@@ -543,30 +558,39 @@ def _first_bound(found: Counter, idx: _EvidenceIndex) -> float:
     return sum(min(n * occurrence[g][0], 2 * _GROUP_MAX) for g, n in found.items())
 
 
-def _credited_bound(found: Counter, toks: list[str], present: set[str], idx: _EvidenceIndex, quotes: bool) -> float:
+def _credited_bound(
+    found: Counter, toks: list[str], present: set[str], idx: _EvidenceIndex, quoted: Counter
+) -> float:
     """At least the evidence :func:`spin_report` finds in a text whose words are
     ``toks`` (their set: ``present``) and whose forms number at most
-    ``found`` per group.
+    ``found`` per group, at most ``quoted`` of them inside quotations.
 
     A group with forms adds ``out(a) + inside(b)``: ``a`` forms outside
     quotations weighed against the ``o`` occurrences of its original (see
     :func:`_llr`), ``b`` forms inside them with no counter-evidence, ``a + b``
     at most ``found``. ``out`` rises with ``a`` from its value at 0, so
-    ``max(out(found), out(0))`` bounds it, and ``inside(found)`` bounds the
-    rest (0 without quotation marks). A group without forms whose original
-    occurs adds ``max(o * per_orig, _GROUP_MIN)``: at most ``per_orig``, its
-    first occurrence, unless its forms are common in clean text (then 0).
-    Only single-word originals are counted: fewer only raise the bound.
+    ``max(out(found), out(0))`` bounds it, and ``inside(quoted)`` bounds the
+    rest. A group without forms whose original occurs ``o`` times adds
+    ``max(o * per_orig, _GROUP_MIN)``, unless its forms are common in clean
+    text (then 0). Only single-word originals are counted: fewer only raise
+    the bound.
     """
     total = 0.0
     counts = Counter(toks)
+    occurrence = idx.occurrence
     for g, n in found.items():
-        per_form, per_orig, common = idx.occurrence[g]
+        per_form, per_orig, common = occurrence[g]
         o = sum(counts[w] for w in idx.group_singles.get(g, ()))
         at_zero = 0.0 if common or not o else max(o * per_orig, _GROUP_MIN)
         total += max(min(max(n * per_form + o * per_orig, _GROUP_MIN), _GROUP_MAX), at_zero)
-        if quotes:
-            total += min(n * per_form, _GROUP_MAX)
+    for g, b in quoted.items():
+        total += min(b * occurrence[g][0], _GROUP_MAX)
+    without_forms: Counter = Counter()  # group -> occurrences of its single-word originals
     credit_group = idx.credit_group
-    without_forms = {credit_group[w] for w in present & idx.credit_words} - found.keys()
-    return total + len(without_forms) * idx.least_credit
+    for w in present & idx.credit_words:
+        g = credit_group[w]
+        if g not in found:
+            without_forms[g] += counts[w]
+    for g, o in without_forms.items():
+        total += max(o * occurrence[g][1], _GROUP_MIN)
+    return total
