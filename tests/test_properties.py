@@ -306,3 +306,16 @@ def test_quick_reject_counts_overlapping_occurrences_of_a_form(tmp_path):
     assert _quick_counts("big big big", idx)[2] == {"large": 2}  # overlapping occurrences
     assert _quick_counts("Big, big. BIG big", idx)[2] == {"large": 3}  # whatever separates the words
     assert _quick_counts("the tv for pc and a satellite", idx)[2] == {}
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", ".", "+", "-", "@", "_", " ", "\n", "\t", "\u2003", '"', "<", "é",
+                                 "www.", "http://", "https://", ":", "/"]), max_size=40).map("".join))
+@example("mail a.b@c.d or www.x.org/y, then @ and http:// alone")
+def test_url_spans_read_only_the_runs_around_triggers(text):
+    # Web addresses and e-mail addresses are never edited; they are found by
+    # reading only the non-space runs that hold "://", "www." or "@", which
+    # must give what a search of the whole text gives.
+    from despin.api import _URL_RE, _url_spans
+
+    assert _url_spans(text) == [m.span() for m in _URL_RE.finditer(text)]

@@ -30,6 +30,9 @@ _ARTIFACTS_ONLY = SpinReport(score=0.0, spun=False, threshold=0.5, words=0, spun
                              artifacts=0, llr=0.0, evidence=())
 
 _URL_RE = regex.compile(r"(?:https?://|www\.)[^\s<>\"]+|[\w.+-]+@[\w-]+\.[\w.-]+")
+_URL_TRIGGERS = ("://", "www.", "@")  # every match of _URL_RE holds one
+_SPACE_RE = regex.compile(r"\s")
+_SPACE_BACK_RE = regex.compile(r"\s", flags=regex.REVERSE)
 _MAX_PASSES = 3
 
 
@@ -215,8 +218,7 @@ class Restorer:
             spans.extend(quotes)
         if self._protect_re is not None:
             spans.extend(m.span() for m in self._protect_re.finditer(text))
-        if "www." in text or "://" in text or "@" in text:
-            spans.extend(m.span() for m in _URL_RE.finditer(text))
+        spans.extend(_url_spans(text))
         spans.sort()
         merged: list[tuple[int, int]] = []
         for a, b in spans:
@@ -257,6 +259,24 @@ class Restorer:
     def restore_batch(self, texts: Iterable[str]) -> list[str]:
         """Restore each text of a list (or any iterable), in order."""
         return [self.restore(t) for t in texts]
+
+
+def _url_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of ``_URL_RE.finditer(text)``, found by reading only the runs
+    of non-space characters that hold a trigger ("://", "www.", "@"): no match
+    crosses a space, and each holds a trigger. (Reading the whole text costs
+    about 0.1 s per MB, for one e-mail address in it.)"""
+    runs: set[tuple[int, int]] = set()
+    for trigger in _URL_TRIGGERS:
+        p = text.find(trigger)
+        while p >= 0:
+            before = _SPACE_BACK_RE.search(text, 0, p)
+            after = _SPACE_RE.search(text, p)
+            lo = before.end() if before else 0
+            hi = after.start() if after else len(text)
+            runs.add((lo, hi))
+            p = text.find(trigger, hi)  # the next run
+    return [m.span() for lo, hi in sorted(runs) for m in _URL_RE.finditer(text, lo, hi)]
 
 
 def _rewritten_spans(edits: list[Edit]) -> list[tuple[int, int]] | None:
