@@ -229,7 +229,9 @@ def test_quick_reject_bounds_are_never_below_detection(text):
     # Both bounds of the quick reject, for any text it judges, are at least the
     # evidence full detection finds: the soundness of surely_clean at every
     # threshold, checked on the number itself.
-    from despin.detect import _credited_bound, _first_bound, _quick_counts, _quoted_counts, evidence_index, spin_report
+    from despin.detect import (
+        _credited_bound, _first_bound, _quick_counts, _quoted_bound, _quoted_counts, evidence_index, spin_report,
+    )
 
     r = despin.Restorer(context=False)
     idx = evidence_index(r.lexicon)
@@ -242,7 +244,7 @@ def test_quick_reject_bounds_are_never_below_detection(text):
     assert _first_bound(found, idx) >= rep.llr - 1e-9
     quoted = _quoted_counts(text, idx)
     if quoted is not None:
-        assert _credited_bound(found, toks, present, idx, quoted) >= rep.llr - 1e-9
+        assert _credited_bound(found, toks, present, idx) + _quoted_bound(quoted, idx) >= rep.llr - 1e-9
 
 
 def test_quick_reject_credits_originals_when_forms_alone_look_spun():

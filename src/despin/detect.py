@@ -469,8 +469,11 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
     idx = evidence_index(lexicon)
     if _first_bound(found, idx) < need:
         return True
+    credited = _credited_bound(found, toks, present, idx)
+    if credited >= need:
+        return False  # (the forms inside quotations could only add to it)
     quoted = _quoted_counts(text, idx)
-    return quoted is not None and _credited_bound(found, toks, present, idx, quoted) < need
+    return quoted is not None and credited + _quoted_bound(quoted, idx) < need
 
 
 def _quoted_counts(text: str, idx: _EvidenceIndex) -> Counter | None:
@@ -558,19 +561,18 @@ def _first_bound(found: Counter, idx: _EvidenceIndex) -> float:
     return sum(min(n * occurrence[g][0], 2 * _GROUP_MAX) for g, n in found.items())
 
 
-def _credited_bound(
-    found: Counter, toks: list[str], present: set[str], idx: _EvidenceIndex, quoted: Counter
-) -> float:
-    """At least the evidence :func:`spin_report` finds in a text whose words are
-    ``toks`` (their set: ``present``) and whose forms number at most
-    ``found`` per group, at most ``quoted`` of them inside quotations.
+def _credited_bound(found: Counter, toks: list[str], present: set[str], idx: _EvidenceIndex) -> float:
+    """With :func:`_quoted_bound`, at least the evidence :func:`spin_report`
+    finds in a text whose words are ``toks`` (their set: ``present``) and
+    whose forms number at most ``found`` per group, at most ``quoted`` of
+    them inside quotations.
 
     A group with forms adds ``out(a) + inside(b)``: ``a`` forms outside
     quotations weighed against the ``o`` occurrences of its original (see
     :func:`_llr`), ``b`` forms inside them with no counter-evidence, ``a + b``
     at most ``found``. ``out`` rises with ``a`` from its value at 0, so
     ``max(out(found), out(0))`` bounds it, and ``inside(quoted)`` bounds the
-    rest. A group without forms whose original occurs ``o`` times adds
+    rest (:func:`_quoted_bound`). A group without forms whose original occurs ``o`` times adds
     ``max(o * per_orig, _GROUP_MIN)``, unless its forms are common in clean
     text (then 0). Only single-word originals are counted: fewer only raise
     the bound.
@@ -583,8 +585,6 @@ def _credited_bound(
         o = sum(counts[w] for w in idx.group_singles.get(g, ()))
         at_zero = 0.0 if common or not o else max(o * per_orig, _GROUP_MIN)
         total += max(min(max(n * per_form + o * per_orig, _GROUP_MIN), _GROUP_MAX), at_zero)
-    for g, b in quoted.items():
-        total += min(b * occurrence[g][0], _GROUP_MAX)
     without_forms: Counter = Counter()  # group -> occurrences of its single-word originals
     credit_group = idx.credit_group
     for w in present & idx.credit_words:
@@ -594,3 +594,9 @@ def _credited_bound(
     for g, o in without_forms.items():
         total += max(o * occurrence[g][1], _GROUP_MIN)
     return total
+
+
+def _quoted_bound(quoted: Counter, idx: _EvidenceIndex) -> float:
+    """The most the forms inside quotations add, at most ``quoted`` per group
+    (see :func:`_credited_bound`)."""
+    return sum(min(b * idx.occurrence[g][0], _GROUP_MAX) for g, b in quoted.items())
