@@ -493,10 +493,10 @@ def _quick_counts(text: str, idx: _EvidenceIndex) -> tuple[list[str], set[str], 
     artifact, or characters beyond the Basic Multilingual Plane (not judged).
 
     It maps every non-word character to a space in one ``str.translate`` and
-    splits (the real tokens, unless an outer or doubled hyphen asks for the
-    tokenizer), and counts each multi-word form, when the word pair around its
-    anchor (its rarest word) occurs, in the space-joined tokens, ignoring what
-    separates the words.
+    splits (:func:`_split_words`: the tokenizer's words), counts single-word
+    forms with set operations, and multi-word forms in one pass over the word
+    pairs, where the pair around their anchor (their rarest word) occurs,
+    ignoring what separates their words.
     """
     if "{" in text:
         return None
@@ -562,20 +562,20 @@ def _first_bound(found: Counter, idx: _EvidenceIndex) -> float:
 
 
 def _credited_bound(found: Counter, toks: list[str], present: set[str], idx: _EvidenceIndex) -> float:
-    """With :func:`_quoted_bound`, at least the evidence :func:`spin_report`
-    finds in a text whose words are ``toks`` (their set: ``present``) and
-    whose forms number at most ``found`` per group, at most ``quoted`` of
-    them inside quotations.
+    """Added to :func:`_quoted_bound` of the forms inside its quotations, at
+    least the evidence :func:`spin_report` finds in a text whose words are
+    ``toks`` (their set: ``present``) and whose forms number at most
+    ``found`` per group.
 
     A group with forms adds ``out(a) + inside(b)``: ``a`` forms outside
     quotations weighed against the ``o`` occurrences of its original (see
     :func:`_llr`), ``b`` forms inside them with no counter-evidence, ``a + b``
     at most ``found``. ``out`` rises with ``a`` from its value at 0, so
-    ``max(out(found), out(0))`` bounds it, and ``inside(quoted)`` bounds the
-    rest (:func:`_quoted_bound`). A group without forms whose original occurs ``o`` times adds
-    ``max(o * per_orig, _GROUP_MIN)``, unless its forms are common in clean
-    text (then 0). Only single-word originals are counted: fewer only raise
-    the bound.
+    ``max(out(found), out(0))`` bounds it; ``inside(b)`` is bounded apart
+    (:func:`_quoted_bound`). A group without forms whose original occurs
+    ``o`` times adds ``max(o * per_orig, _GROUP_MIN)``, unless its forms are
+    common in clean text (then 0). Only single-word originals are counted:
+    fewer only raise the bound.
     """
     total = 0.0
     counts = Counter(toks)
