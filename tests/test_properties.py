@@ -198,6 +198,8 @@ DEFAULT_PIECES = [
     "officials", "government", "help", "company", "war", "year", "military", "according to", '"', "\n\n",
     # a capitalised artifact ("Put up" for Post), which counts only where it is spelled so
     "Put up", "put up", "PUT UP", "Put", "up", "PUT",
+    # braces: spintax, and braces that are not ({} in code)
+    "{", "}", "|", "{that a}", "{x|y}", "{1}",
 ]
 
 

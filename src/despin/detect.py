@@ -491,6 +491,7 @@ def _quick_counts(text: str, idx: _EvidenceIndex) -> tuple[list[str], set[str], 
     """The lowercased tokens of ``text``, their set, and per group at least as
     many spun forms as detection counts; None if the text has spintax, an
     artifact, or characters beyond the Basic Multilingual Plane (not judged).
+    Other braces (code, markup) are judged like any other characters.
 
     It maps every non-word character to a space in one ``str.translate`` and
     splits (:func:`_split_words`: the tokenizer's words), counts single-word
@@ -498,8 +499,8 @@ def _quick_counts(text: str, idx: _EvidenceIndex) -> tuple[list[str], set[str], 
     pairs, where the pair around their anchor (their rarest word) occurs,
     ignoring what separates their words.
     """
-    if "{" in text:
-        return None
+    if "{" in text and SPINTAX_RE.search(text):
+        return None  # spintax, counted as an artifact
     low = text.lower()
     if not low.isascii() and max(low) > "\uffff":
         return None
