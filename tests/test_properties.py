@@ -200,6 +200,7 @@ DEFAULT_PIECES = [
     "Put up", "put up", "PUT UP", "Put", "up", "PUT",
     # braces: spintax, and braces that are not ({} in code)
     "{", "}", "|", "{that a}", "{x|y}", "{1}",
+    "😀", "officers😀",  # beyond the Basic Multilingual Plane
 ]
 
 
@@ -288,16 +289,18 @@ def test_quick_reject_splits_exactly_where_the_tokenizer_does():
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("ab-- -\n.,'’éİ\u00ad\u2014\u0cf3")), max_size=40))
+@given(st.text(alphabet=st.sampled_from(list("ab-- -\n.,'’éİ\u00ad\u2014\u0cf3😀𝐀𠀀\U0001f3fb")), max_size=40))
 @example("a--b - c -d e- -f")
+@example("ok😀fine 𝐀𝐁-x")  # beyond the Basic Multilingual Plane: an emoji, mathematical letters
 def test_quick_split_gives_the_tokenizers_words(text):
-    # Dashes, hyphens at word edges and doubled hyphens included: the quick
-    # reject's split (no tokenizer) gives the tokenizer's words.
-    from despin.detect import _space_table, _split_words
+    # Dashes, hyphens at word edges, doubled hyphens and characters beyond the
+    # Basic Multilingual Plane included: the quick reject's split (no
+    # tokenizer) gives the tokenizer's words.
+    from despin.detect import _space_out, _split_words
     from despin.tokenize import tokenize
 
-    assert _split_words(text.lower().translate(_space_table())) == tokenize(text).lows
-    assert _split_words(text.translate(_space_table())) == tokenize(text).words
+    assert _split_words(_space_out(text.lower())) == tokenize(text).lows
+    assert _split_words(_space_out(text)) == tokenize(text).words
 
 
 def test_quick_reject_counts_overlapping_occurrences_of_a_form(tmp_path):

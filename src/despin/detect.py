@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import math
 import re
-from itertools import compress
 from collections import Counter
 from dataclasses import dataclass
+from itertools import compress
+
+import regex
 
 from .candidates import SPINTAX_RE, gap_fits, quote_spans
 from .lexicon import Entry, Lexicon
@@ -489,9 +491,9 @@ def _quoted_counts(text: str, idx: _EvidenceIndex) -> Counter | None:
 
 def _quick_counts(text: str, idx: _EvidenceIndex) -> tuple[list[str], set[str], Counter] | None:
     """The lowercased tokens of ``text``, their set, and per group at least as
-    many spun forms as detection counts; None if the text has spintax, an
-    artifact, or characters beyond the Basic Multilingual Plane (not judged).
-    Other braces (code, markup) are judged like any other characters.
+    many spun forms as detection counts; None if the text has spintax or an
+    artifact. Other braces (code, markup) are judged like any other
+    characters.
 
     It maps every non-word character to a space in one ``str.translate`` and
     splits (:func:`_split_words`: the tokenizer's words), counts single-word
@@ -501,10 +503,7 @@ def _quick_counts(text: str, idx: _EvidenceIndex) -> tuple[list[str], set[str], 
     """
     if "{" in text and SPINTAX_RE.search(text):
         return None  # spintax, counted as an artifact
-    low = text.lower()
-    if not low.isascii() and max(low) > "\uffff":
-        return None
-    toks = _split_words(low.translate(_space_table()))
+    toks = _split_words(_space_out(text.lower()))
     present = set(toks)
     found: Counter = Counter()  # group -> occurrences of its forms
     hits = present & idx.quick_keys
@@ -535,12 +534,25 @@ def _quick_counts(text: str, idx: _EvidenceIndex) -> tuple[list[str], set[str], 
                     if f.spelled is None:
                         return None
                     if cased is None:
-                        cased = _split_words(text.translate(_space_table()))
+                        cased = _split_words(_space_out(text))
                     span = tuple(cased[k : k + len(form)])
                     if span == f.spelled or all(w.isupper() for w in span):
                         return None
                 found[f.group] += 1
     return toks, present, found
+
+
+_ASTRAL_NON_WORD_RE = regex.compile(r"[^\p{L}\p{M}\p{N}\x00-\uffff]")
+
+
+def _space_out(text: str) -> str:
+    """``text`` with every character that no word holds made a space, hyphens
+    apart: one ``str.translate`` (the table covers the Basic Multilingual
+    Plane), and a search for the rest (emoji, say) only when they occur."""
+    spaced = text.translate(_space_table())
+    if not spaced.isascii() and max(spaced) > "\uffff":
+        spaced = _ASTRAL_NON_WORD_RE.sub(" ", spaced)
+    return spaced
 
 
 def _split_words(spaced: str) -> list[str]:
