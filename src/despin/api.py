@@ -159,6 +159,7 @@ class Restorer:
         lines, reading them twice for the bound costs more than it can save.)
         """
         cfg = self.config
+        new_parts: list[tuple[int, Tokens]] | None = None  # the paragraphs around ``near``, once read
         if near is not None and previous is not None and self._protect_re is None:
             before, changes, bound = previous
             around = _paragraphs_around(before, sorted((e.start, e.end) for e in changes))
@@ -176,7 +177,9 @@ class Restorer:
         if not report.spun and not report.artifacts:
             return [], report, bound  # clean text: nothing can be restored
         if near is not None and not report.spun and self._protect_re is None:
-            return self._local_edits(_paragraph_tokens(text, near), report), report, bound
+            if new_parts is None:
+                new_parts = _paragraph_tokens(text, near)
+            return self._local_edits(new_parts, report), report, bound
         return self._edits(tokens, report), report, bound
 
     def _local_edits(self, parts: list[tuple[int, Tokens]], report: SpinReport) -> list[Edit]:

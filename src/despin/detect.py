@@ -459,7 +459,8 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
     """
     if threshold <= 0.0:
         return False  # every text is spun
-    counted = _quick_counts(text, evidence_index(lexicon))
+    idx = evidence_index(lexicon)
+    counted = _quick_counts(text, idx)
     if counted is None:
         return False
     toks, present, found = counted
@@ -468,7 +469,6 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float = 0.5) -> bool:
     if not 0.0 < threshold < 1.0:
         return threshold > 1.0
     need = math.log(threshold / (1.0 - threshold)) / SCALE + OFFSET + DRIFT_PER_1000 * len(toks) / 1000.0
-    idx = evidence_index(lexicon)
     if _first_bound(found, idx) < need:
         return True
     credited = _credited_bound(found, toks, present, idx)
