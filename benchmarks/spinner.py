@@ -14,21 +14,24 @@ from despin.lexicon import load_lexicon
 from despin.tokenize import WORD_RE
 
 
-def _inverse() -> dict[tuple[str, ...], list[str]]:
+def _inverse(all_originals: bool = False) -> dict[tuple[str, ...], list[str]]:
     inv: dict[tuple[str, ...], list[str]] = {}
     for e in load_lexicon().entries:
         if e.klass == "keep" or e.cased or "science" in e.tags:
             continue
-        key = tuple(WORD_RE.findall(e.originals[0].lower()))
-        if key:
-            inv.setdefault(key, []).append(e.spun)
+        for o in e.originals if all_originals else e.originals[:1]:
+            key = tuple(WORD_RE.findall(o.lower()))
+            if key:
+                inv.setdefault(key, []).append(e.spun)
     return inv
 
 
-def spin(text: str, rate: float = 0.5, seed: int = 0) -> str:
-    """Spin ``text``: replace lexicon originals by spun forms."""
+def spin(text: str, rate: float = 0.5, seed: int = 0, all_originals: bool = False) -> str:
+    """Spin ``text``: replace lexicon originals by spun forms. By default only an
+    entry's first original is spun into its form; with ``all_originals`` every
+    listed original is, so that restoring must also choose among them."""
     rng = random.Random(seed)
-    inv = _inverse_cached()
+    inv = _inverse_cached(all_originals)
     out: list[str] = []
     pos = 0
     matches = list(WORD_RE.finditer(text))
@@ -55,11 +58,10 @@ def spin(text: str, rate: float = 0.5, seed: int = 0) -> str:
     return "".join(out)
 
 
-_INV: dict | None = None
+_INV: dict[bool, dict[tuple[str, ...], list[str]]] = {}
 
 
-def _inverse_cached() -> dict[tuple[str, ...], list[str]]:
-    global _INV
-    if _INV is None:
-        _INV = _inverse()
-    return _INV
+def _inverse_cached(all_originals: bool = False) -> dict[tuple[str, ...], list[str]]:
+    if all_originals not in _INV:
+        _INV[all_originals] = _inverse(all_originals)
+    return _INV[all_originals]

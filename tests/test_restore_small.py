@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 import despin
+from despin.score import RANK_PRIOR, choice_probability
 from despin.render import transfer_case, wants_an
 
 # Enough unambiguous spinner artifacts to mark a text as spun.
@@ -124,6 +127,51 @@ def test_user_lexicon_overrides_and_keep(small, tmp_path):
     )
     r = despin.Restorer(small.config, lexicons=small.config.lexicons + (str(lex),))
     assert r.restore("satellite tv for pc and applied sciences") == "satellite television and applied sciences"
+
+
+@pytest.mark.parametrize(
+    "scores,best,expected",
+    [
+        ([0.0], 0.0, 1.0),
+        ([0.0, 0.0], 0.0, 0.5),
+        ([0.0, -0.7, -1.4], 0.0, 1 / (1 + math.exp(-0.7) + math.exp(-1.4))),
+        ([-3.0, 2.0], 2.0, 1 / (1 + math.exp(-5.0))),
+    ],
+)
+def test_choice_probability(scores, best, expected):
+    assert choice_probability(scores, best) == pytest.approx(expected)
+
+
+def _one_entry(small, tmp_path, originals: str) -> despin.Restorer:
+    lex = tmp_path / f"user{len(originals)}.tsv"
+    lex.write_text(
+        f"# despin-lexicon 1\nspun\toriginal\tclass\tweight\ttags\nbolster\t{originals}\tcommon\t0.9\t\n",
+        encoding="utf-8",
+    )
+    return despin.Restorer(small.config, lexicons=small.config.lexicons + (str(lex),), threshold=0.05)
+
+
+def test_confidence_counts_the_choice_among_originals(small, tmp_path):
+    """An edit is right only if the span is spun *and* the chosen original is
+    the one it replaced: with three originals and no context to choose by, the
+    first is right with its rank-prior probability, and the confidence says so."""
+    text = SPUN_CONTEXT + "They bolster the plan."
+    one = _one_entry(small, tmp_path, "support").restore_and_explain(text)
+    three = _one_entry(small, tmp_path, "support|boost|back").restore_and_explain(text)
+    (e1,) = [e for e in one.edits if e.before == "bolster"]
+    (e3,) = [e for e in three.edits if e.before == "bolster"]
+    assert e1.after == e3.after == "support"
+    p = 1 / (1 + math.exp(-RANK_PRIOR) + math.exp(-2 * RANK_PRIOR))
+    assert e3.confidence == pytest.approx(e1.confidence * p)
+    assert e3.evidence["choice"] == pytest.approx(p)
+    assert "choice" not in e1.evidence
+
+
+def test_uncertain_choice_can_keep_an_edit_below_the_threshold(small, tmp_path):
+    text = SPUN_CONTEXT + "They bolster the plan."
+    lex = _one_entry(small, tmp_path, "support|boost|back|bolster up|prop").config.lexicons
+    assert "They support the plan." in despin.Restorer(small.config, lexicons=lex, threshold=0.2).restore(text)
+    assert "They bolster the plan." in despin.Restorer(small.config, lexicons=lex, threshold=0.5).restore(text)
 
 
 def test_explain_edits_replay(small):

@@ -11,10 +11,14 @@ Three kinds of evidence are combined:
   original wording also appears unspun elsewhere in the text (then the
   spinner evidently left it alone there).
 
-Artifacts (forms people hardly ever write) get their weight as confidence.
-Ordinary-English forms get ``spin * sigmoid(logit(prior) + context)``, and
-none at all in a text that does not look spun, or inside quotations and
-names when this text leaves those unspun.
+A confidence is the probability that the edit is right: that the span is
+spinner output *and* that the chosen original is the one it replaced.
+Artifacts (forms people hardly ever write) are spinner output with their
+weight as probability; ordinary-English forms with ``spin *
+sigmoid(logit(prior) + context)``, and not at all in a text that does not
+look spun, or inside quotations and names when this text leaves those
+unspun. Either is multiplied by the probability of the chosen original among
+the entry's originals (:func:`choice_probability`), 1 for a single original.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from .tokenize import Tokens
 __all__ = ["Scored", "ContextScorer", "score_candidates", "restored_neighbours"]
 
 _CONTEXT_CLIP = 4.0
+# Log prior odds (nats) of each original against the one listed before it.
+RANK_PRIOR = 0.7
 # Each unspun occurrence of the original elsewhere in the text (up to 3) lowers
 # the log-odds that this occurrence of the form is spinner output.
 UNSPUN_ORIGINAL_PENALTY = 0.7
@@ -62,20 +68,36 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
+def choice_probability(scores: list[float], best: float) -> float:
+    """The posterior probability of the best-scoring original: a softmax over the
+    originals' scores (log prior by rank plus context log-likelihood ratio, in
+    nats), whose maximum is ``best``."""
+    return 1.0 / sum(math.exp(x - best) for x in scores)
+
+
 def _choose_original(
     tokens: Tokens, c: Candidate, model: ContextScorer | None, neighbours: dict[int, str] | None = None
-) -> tuple[str, float]:
-    """The best original for a candidate and its context advantage over the literal form (nats)."""
-    if model is None or c.i < 0:
-        return c.originals[0], 0.0
+) -> tuple[str, float, float]:
+    """The best original for a candidate, its context advantage over the literal
+    form (nats), and the probability that it is the right one of the originals."""
+    originals = c.originals
+    if len(originals) == 1:
+        if model is None or c.i < 0:
+            return originals[0], 0.0, 1.0
+        adv = model.advantage_at(tokens, c.i, c.j, tokens.text[c.start : c.end], originals[0], neighbours)
+        return originals[0], max(-_CONTEXT_CLIP, min(_CONTEXT_CLIP, adv)), 1.0
+    if model is None or c.i < 0:  # the rank prior alone
+        return originals[0], 0.0, choice_probability([-RANK_PRIOR * r for r in range(len(originals))], 0.0)
     literal = tokens.text[c.start : c.end]
-    best, best_score, best_adv = c.originals[0], -math.inf, 0.0
-    for rank, o in enumerate(c.originals):
+    best, best_score, best_adv = originals[0], -math.inf, 0.0
+    scores = []
+    for rank, o in enumerate(originals):
         adv = model.advantage_at(tokens, c.i, c.j, literal, o, neighbours)
-        s = adv - 0.7 * rank  # earlier originals are more likely a priori
+        s = adv - RANK_PRIOR * rank  # earlier originals are more likely a priori
+        scores.append(s)
         if s > best_score:
             best, best_score, best_adv = o, s, adv
-    return best, max(-_CONTEXT_CLIP, min(_CONTEXT_CLIP, best_adv))
+    return best, max(-_CONTEXT_CLIP, min(_CONTEXT_CLIP, best_adv)), choice_probability(scores, best_score)
 
 
 def _document_evidence(c: Candidate, original_counts: Counter | None) -> float:
@@ -119,9 +141,15 @@ def score_candidates(
     doc_spun = report.spun
     for c in candidates:
         if c.klass == "artifact":
-            original, adv = _choose_original(tokens, c, model) if len(c.originals) > 1 else (c.originals[0], 0.0)
+            if len(c.originals) > 1:
+                original, _, choice = _choose_original(tokens, c, model)
+            else:
+                original, choice = c.originals[0], 1.0
             reason = "spintax leftover" if c.rule == "spintax" else "spinner artifact"
-            out.append(Scored(c, original, c.weight, reason, {"prior": c.weight}))
+            evidence = {"prior": c.weight}
+            if choice < 1.0:
+                evidence["choice"] = choice
+            out.append(Scored(c, original, c.weight * choice, reason, evidence))
             continue
         if not doc_spun:
             continue
@@ -129,12 +157,14 @@ def score_candidates(
             continue
         if c.in_name and not report.names_spun and not (c.entry is not None and c.entry.cased):
             continue
-        original, adv = _choose_original(tokens, c, model, neighbours)
+        original, adv, choice = _choose_original(tokens, c, model, neighbours)
         doc_adv = _document_evidence(c, original_counts)
         base = _sigmoid(_logit(c.weight) + adv + doc_adv)
-        conf = spin * base
+        conf = spin * base * choice
         reason = "spelled-out number" if c.rule == "numeral" else "synonym in a spun text"
         evidence = {"prior": c.weight, "context": adv, "document": spin}
+        if choice < 1.0:
+            evidence["choice"] = choice
         if doc_adv:
             evidence["unspun_original"] = doc_adv
         out.append(Scored(c, original, conf, reason, evidence))
