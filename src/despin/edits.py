@@ -15,9 +15,13 @@ __all__ = ["Edit", "apply_edits", "compose"]
 class Edit:
     """One change: ``text[start:end]`` was ``before`` and becomes ``after``.
 
-    ``confidence`` is in [0, 1]; ``reason`` says which kind of evidence made
-    the edit; ``rule`` names the lexicon entry (``file:line``) or rule behind
-    it; ``evidence`` holds the numbers (prior, context, document score).
+    ``confidence`` is in [0, 1], the estimated probability that the edit is
+    right; ``reason`` says which kind of evidence made the edit; ``rule``
+    names the lexicon entry (``file:line``) or rule behind it; ``evidence``
+    holds the numbers: ``prior`` (the entry's weight), ``context`` (nats for
+    the original over the literal form), ``document`` (the spin score),
+    ``unspun_original`` (nats, when the original also appears unspun), and
+    ``choice`` (the probability of the chosen original among several).
     """
 
     start: int
