@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip", type=int, default=0, help="leave out the first SKIP long documents")
     ap.add_argument("--rate", type=float, default=0.3)
     ap.add_argument("--min-words", type=int, default=250)
+    ap.add_argument("--threshold", type=float, default=0.5, help="minimum confidence of an edit (default 0.5)")
     args = ap.parse_args(argv)
     docs = []
     with open(args.news, encoding="utf-8") as fh:
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             if len(text.split()) >= args.min_words:
                 docs.append(text)
     docs = docs[args.skip : args.skip + args.docs]
-    r = despin.Restorer()
+    r = despin.Restorer(threshold=args.threshold)
     words = err_before = err_after = edits = correct = confident = confident_ok = 0
     for k, text in enumerate(docs):
         spun = spin(text, rate=args.rate, seed=k, all_originals=args.originals == "all")
