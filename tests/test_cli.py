@@ -344,6 +344,22 @@ def test_eval_still_works(cli, tmp_path, capsys):
     assert fields[0] == "x" and fields[3] == "0.0000" and fields[5] == "2"  # perfect restoration, 2 edits
 
 
+def test_eval_prints_a_total_over_several_pairs(cli, tmp_path, capsys):
+    write(tmp_path / "pairs/x.spun.txt", SPUN)
+    write(tmp_path / "pairs/x.orig.txt", RESTORED)
+    write(tmp_path / "pairs/y.spun.txt", SPUN)
+    write(tmp_path / "pairs/y.orig.txt", SPUN)  # gold = the spun text: every edit is wrong
+    assert cli("eval", "--pairs", "pairs") == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()[1:]]
+    assert [r[0] for r in rows] == ["x", "y", "all"]
+    x, y, total = rows
+    assert int(total[1]) == int(x[1]) + int(y[1])
+    assert int(total[5]) == int(x[5]) + int(y[5]) == 4
+    right = float(x[6]) * int(x[5]) + float(y[6]) * int(y[5])
+    assert float(y[6]) < float(x[6]) == 1.0
+    assert float(total[6]) == pytest.approx(right / 4, abs=1e-3)
+
+
 def test_eval_clean_still_works(cli, tmp_path, capsys):
     write(tmp_path / "clean.jsonl", '{"id": "c1", "text": "Nothing to restore."}\n{"id": "c2", "text": "A satellite tv for pc."}\n')
     assert cli("eval", "--clean", "clean.jsonl") == 0

@@ -25,7 +25,7 @@ import regex
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import despin  # noqa: E402
-from despin.evaluate import evaluate_pair  # noqa: E402
+from despin.evaluate import combine_pairs, evaluate_pair  # noqa: E402
 
 _STOP = frozenset(
     "the a an and or but of to in on at for with by from as is are was were be been has have had "
@@ -85,20 +85,15 @@ def main(argv: list[str] | None = None) -> int:
                     break
     senses = load_synonyms(args.thesaurus)
     r = despin.Restorer()
-    words = err_before = err_after = edits = correct = detected = 0
+    results, detected = [], 0
     for k, text in enumerate(docs):
         spun = wordnet_spin(text, senses, args.rate, seed=k)
-        res = evaluate_pair(r, spun, text)
-        words += res.words
-        err_before += res.wer_before * res.words
-        err_after += res.wer_after * res.words
-        edits += res.edits
-        correct += res.correct_edits
+        results.append(evaluate_pair(r, spun, text))
         detected += r.detect(spun).spun
-    print(f"WordNet spinner, rate {args.rate}, {len(docs)} documents, {words} words")
-    print(f"WER before {err_before / words:.3f}, after {err_after / words:.3f}, "
-          f"error reduction {(err_before - err_after) / err_before:.1%}")
-    print(f"edits {edits}, precision {correct / edits if edits else float('nan'):.2f}, "
+    res = combine_pairs(results)
+    print(f"WordNet spinner, rate {args.rate}, {len(docs)} documents, {res.words} words")
+    print(f"WER before {res.wer_before:.3f}, after {res.wer_after:.3f}, error reduction {res.error_reduction:.1%}")
+    print(f"edits {res.edits}, precision {res.precision if res.edits else float('nan'):.2f}, "
           f"called spun {detected} of {len(docs)}")
     return 0
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import despin  # noqa: E402
-from despin.evaluate import evaluate_pair  # noqa: E402
+from despin.evaluate import combine_pairs, evaluate_pair  # noqa: E402
 from spinner import spin  # noqa: E402
 
 
@@ -48,23 +48,15 @@ def main(argv: list[str] | None = None) -> int:
                 docs.append(text)
     docs = docs[args.skip : args.skip + args.docs]
     r = despin.Restorer(threshold=args.threshold)
-    words = err_before = err_after = edits = correct = confident = confident_ok = 0
-    for k, text in enumerate(docs):
-        spun = spin(text, rate=args.rate, seed=k, all_originals=args.originals == "all")
-        res = evaluate_pair(r, spun, text)
-        words += res.words
-        err_before += res.wer_before * res.words
-        err_after += res.wer_after * res.words
-        edits += res.edits
-        correct += res.correct_edits
-        confident += res.confident_edits
-        confident_ok += res.confident_correct
-    nan = float("nan")
-    print(f"lexicon spinner ({args.originals} originals), rate {args.rate}, {len(docs)} documents, {words} words")
-    print(f"WER before {err_before / words:.4f}, after {err_after / words:.4f}, "
-          f"error reduction {(err_before - err_after) / err_before:.1%}")
-    print(f"edits {edits}, precision {correct / edits if edits else nan:.3f}, "
-          f"precision at confidence >= 0.9 {confident_ok / confident if confident else nan:.3f} ({confident} edits)")
+    spin_all = args.originals == "all"
+    res = combine_pairs(
+        evaluate_pair(r, spin(text, rate=args.rate, seed=k, all_originals=spin_all), text) for k, text in enumerate(docs)
+    )
+    confident = f"{res.confident_correct / res.confident_edits:.3f}" if res.confident_edits else "nan"
+    print(f"lexicon spinner ({args.originals} originals), rate {args.rate}, {len(docs)} documents, {res.words} words")
+    print(f"WER before {res.wer_before:.4f}, after {res.wer_after:.4f}, error reduction {res.error_reduction:.1%}")
+    print(f"edits {res.edits}, precision {res.precision:.3f}, "
+          f"precision at confidence >= 0.9 {confident} ({res.confident_edits} edits)")
     return 0
 
 

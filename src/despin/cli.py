@@ -205,8 +205,16 @@ def _read_input(path: str) -> str:
         return fh.read()
 
 
+def _pair_row(res) -> str:  # type: ignore[no-untyped-def]
+    cp = f"{res.confident_correct / res.confident_edits:.3f} ({res.confident_edits})" if res.confident_edits else "-"
+    return (
+        f"{res.name}\t{res.words}\t{res.wer_before:.4f}\t{res.wer_after:.4f}\t"
+        f"{res.error_reduction:.1%}\t{res.edits}\t{res.precision:.3f}\t{cp}"
+    )
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_clean, evaluate_pair, find_pairs, read_clean
+    from .evaluate import combine_pairs, evaluate_clean, evaluate_pair, find_pairs, read_clean
 
     r = _restorer(args)
     status = 0
@@ -215,17 +223,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if not pairs:
             raise DespinError(f"{args.pairs}: no NAME.spun.txt with NAME.orig.txt beside it")
         print("pair\twords\tWER before\tWER after\terror reduction\tedits\tprecision\tconf>=0.9 precision")
+        results = []
         for name, spun, gold in pairs:
             res = evaluate_pair(r, _read_input(spun), _read_input(gold), name)
-            cp = (f"{res.confident_correct / res.confident_edits:.3f} ({res.confident_edits})"
-                  if res.confident_edits else "-")
-            print(
-                f"{name}\t{res.words}\t{res.wer_before:.4f}\t{res.wer_after:.4f}\t"
-                f"{res.error_reduction:.1%}\t{res.edits}\t{res.precision:.3f}\t{cp}"
-            )
+            results.append(res)
+            print(_pair_row(res))
             if args.verbose:
                 for before, after, conf in res.wrong:
                     print(f"  wrong: {before!r} -> {after!r} ({conf:.2f})")
+        if len(results) > 1:
+            print(_pair_row(combine_pairs(results, "all")))
     for path in args.clean or ():
         clean = evaluate_clean(r, read_clean(path, args.field), os.path.basename(path))
         print(

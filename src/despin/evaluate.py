@@ -15,7 +15,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .api import Restorer
 
-__all__ = ["PairResult", "CleanResult", "evaluate_pair", "evaluate_clean", "find_pairs", "wer"]
+__all__ = ["PairResult", "CleanResult", "evaluate_pair", "evaluate_clean", "combine_pairs", "find_pairs", "wer"]
 
 
 def wer(hyp: list[str], ref: list[str]) -> float:
@@ -42,6 +42,24 @@ class PairResult:
     @property
     def precision(self) -> float:
         return self.correct_edits / self.edits if self.edits else 1.0
+
+
+def combine_pairs(results: Iterable[PairResult], name: str = "all") -> PairResult:
+    """One result for several pairs: word errors and edits summed, so each
+    pair weighs by its length."""
+    results = list(results)
+    words = sum(r.words for r in results)
+    return PairResult(
+        name,
+        words,
+        sum(r.wer_before * r.words for r in results) / max(words, 1),
+        sum(r.wer_after * r.words for r in results) / max(words, 1),
+        sum(r.edits for r in results),
+        sum(r.correct_edits for r in results),
+        sum(r.confident_edits for r in results),
+        sum(r.confident_correct for r in results),
+        [w for r in results for w in r.wrong],
+    )
 
 
 @dataclass
