@@ -174,6 +174,23 @@ def test_uncertain_choice_can_keep_an_edit_below_the_threshold(small, tmp_path):
     assert "They bolster the plan." in despin.Restorer(small.config, lexicons=lex, threshold=0.5).restore(text)
 
 
+def test_artifacts_are_restored_however_uncertain_the_choice(small, tmp_path):
+    """The literal artifact is surely wrong, so even eight originals, none of
+    them likely, do not keep it; the choice is still shown."""
+    lex = tmp_path / "art.tsv"
+    lex.write_text(
+        "# despin-lexicon 1\nspun\toriginal\tclass\tweight\ttags\n"
+        "frobnicated widget\ta|b|c|d|e|f|g|h\tartifact\t0.97\t\n",
+        encoding="utf-8",
+    )
+    r = despin.Restorer(small.config, lexicons=small.config.lexicons + (str(lex),))
+    res = r.restore_and_explain("We saw the frobnicated widget.")
+    (e,) = res.edits
+    assert (e.after, e.confidence) == ("a", 0.97)
+    assert e.evidence["choice"] == pytest.approx(choice_probability([-RANK_PRIOR * k for k in range(8)], 0.0))
+    assert e.evidence["choice"] * 0.97 < 0.5
+
+
 def test_explain_edits_replay(small):
     text = SPUN_CONTEXT + "The officers’ report, in response to officers, {that a} deal."
     res = small.restore_and_explain(text)

@@ -15,8 +15,9 @@ __all__ = ["Edit", "apply_edits", "compose"]
 class Edit:
     """One change: ``text[start:end]`` was ``before`` and becomes ``after``.
 
-    ``confidence`` is in [0, 1], the estimated probability that the edit is
-    right; ``reason`` says which kind of evidence made the edit; ``rule``
+    ``confidence`` is in [0, 1]: for an ordinary-English form the estimated
+    probability that the edit is right, for an artifact that the span is
+    spinner output; ``reason`` says which kind of evidence made the edit; ``rule``
     names the lexicon entry (``file:line``) or rule behind it; ``evidence``
     holds the numbers: ``prior`` (the entry's weight), ``context`` (nats for
     the original over the literal form), ``document`` (the spin score),

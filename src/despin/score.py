@@ -11,14 +11,14 @@ Three kinds of evidence are combined:
   original wording also appears unspun elsewhere in the text (then the
   spinner evidently left it alone there).
 
-A confidence is the probability that the edit is right: that the span is
-spinner output *and* that the chosen original is the one it replaced.
-Artifacts (forms people hardly ever write) are spinner output with their
-weight as probability; ordinary-English forms with ``spin *
-sigmoid(logit(prior) + context)``, and not at all in a text that does not
-look spun, or inside quotations and names when this text leaves those
-unspun. Either is multiplied by the probability of the chosen original among
-the entry's originals (:func:`choice_probability`), 1 for a single original.
+Artifacts (forms people hardly ever write) get their weight as confidence:
+the literal form is surely wrong, so they are restored whichever original
+the choice settles on. For ordinary-English forms a confidence is the
+probability that the edit is right: that the span is spinner output,
+``spin * sigmoid(logit(prior) + context)``, times the probability that the
+chosen original is the one it replaced (:func:`choice_probability`, 1 for a
+single original). They get none at all in a text that does not look spun, or
+inside quotations and names when this text leaves those unspun.
 """
 
 from __future__ import annotations
@@ -149,7 +149,9 @@ def score_candidates(
             evidence = {"prior": c.weight}
             if choice < 1.0:
                 evidence["choice"] = choice
-            out.append(Scored(c, original, c.weight * choice, reason, evidence))
+            # The literal form is surely wrong, so any original is at least as
+            # good: an artifact's edit does not wait on the choice.
+            out.append(Scored(c, original, c.weight, reason, evidence))
             continue
         if not doc_spun:
             continue
