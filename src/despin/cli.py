@@ -18,7 +18,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from . import __version__
 from .api import Restorer
@@ -26,6 +26,9 @@ from .batch import BatchOptions, DocumentResult, ProgressFactory, Summary, run_d
 from .batch_io import ERROR_POLICIES
 from .config import Config
 from .errors import DespinError
+
+if TYPE_CHECKING:  # evaluate is imported only by the eval command
+    from .evaluate import PairResult
 
 __all__ = ["main", "build_parser"]
 
@@ -205,7 +208,8 @@ def _read_input(path: str) -> str:
         return fh.read()
 
 
-def _pair_row(res) -> str:  # type: ignore[no-untyped-def]
+def _pair_row(res: PairResult) -> str:
+    """One tab-separated row of ``despin eval --pairs``."""
     cp = f"{res.confident_correct / res.confident_edits:.3f} ({res.confident_edits})" if res.confident_edits else "-"
     return (
         f"{res.name}\t{res.words}\t{res.wer_before:.4f}\t{res.wer_after:.4f}\t"
