@@ -7,16 +7,13 @@ import pytest
 import despin
 from despin.cli import main
 
-from cli_support import LEXICON
-
-DATA = Path(__file__).parent / "data"
-TEST_LEXICON = str(DATA / "test_lexicon.tsv")
+from support import LEXICON, SMALL
 
 
 @pytest.fixture(scope="session")
 def small() -> despin.Restorer:
     """A restorer that uses only the small fixed test lexicon and no context model."""
-    return despin.Restorer(bundled_lexicon=False, lexicons=(TEST_LEXICON,), context=False)
+    return SMALL
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import pytest
 from despin import Config, Restorer
 from despin.cli import build_parser, main
 
-from cli_support import CLEAN, RESTORED, SPUN, write
+from support import CLEAN, RESTORED, SPUN, write
 
 def run_module(args: list[str], cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     """``python -m despin ARGS`` in a subprocess."""

@@ -13,11 +13,11 @@ import time
 
 import pytest
 
-from despin import batch
-from despin.api import Restorer
-from despin.batch_io import is_temp_name
+from despin.batch.report import MESSAGES_PER_SOURCE
+from despin import Restorer
+from despin.batch.files import is_temp_name
 
-from cli_support import CLEAN, LEXICON, RESTORED, SPUN, summary_line, tree, write
+from support import CLEAN, LEXICON, RESTORED, SPUN, summary_line, tree, write
 
 
 
@@ -230,8 +230,8 @@ def test_problems_per_file_are_capped(cli, tmp_path, capsys):
     write(tmp_path / "in.jsonl", b"not json\n" * 30)
     assert cli("restore", "in.jsonl", "-o", "out.jsonl") == 3
     err = capsys.readouterr().err
-    assert err.count("failed: malformed JSON") == batch.MESSAGES_PER_SOURCE
-    assert f"in.jsonl: {30 - batch.MESSAGES_PER_SOURCE} more problem(s) not shown" in err
+    assert err.count("failed: malformed JSON") == MESSAGES_PER_SOURCE
+    assert f"in.jsonl: {30 - MESSAGES_PER_SOURCE} more problem(s) not shown" in err
     assert "30 documents read: 0 restored, 0 unchanged, 0 skipped, 30 failed" in err
     assert (tmp_path / "out.jsonl").read_bytes() == b"not json\n" * 30
 

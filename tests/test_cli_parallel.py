@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from despin import Config, Restorer, batch_work
+from despin import Config, Restorer
+from despin.batch import pool, work
 from despin.batch import BatchOptions, run_restore
 from despin.cli import main
 
-from cli_support import CLEAN, SPUN, tree, write
+from support import CLEAN, SPUN, tree, write
 
 
 @pytest.fixture
@@ -86,7 +87,7 @@ def test_detect_rows_keep_input_order_with_jobs(tmp_path, lexicon, monkeypatch, 
 
 def test_job_pickles_as_configuration_only(restorer):
     assert len(restorer.lexicon) == 2  # loaded here, but not sent to workers
-    job = batch_work.Job(restorer, detect=False)
+    job = work.Job(restorer, detect=False)
     data = pickle.dumps(job)
     assert len(data) < 2000
     again = pickle.loads(data)
@@ -96,24 +97,24 @@ def test_job_pickles_as_configuration_only(restorer):
 @pytest.mark.parametrize("command, detect_only", [("restore", False), ("detect", True)])
 def test_indexes_are_built_before_workers_fork(tmp_path, lexicon, monkeypatch, command, detect_only):
     """Workers inherit the built indexes instead of each building them on its first document."""
-    import despin.api
+    import despin.restorer
 
     monkeypatch.chdir(tmp_path)
     for i in range(4):
         write(tmp_path / f"in/{i}.txt", SPUN)
     seen = []
-    real = despin.api.Restorer.prepare
+    real = despin.restorer.Restorer.prepare
 
     def prepare(self, detect_only=False):
         out = real(self, detect_only=detect_only)
-        seen.append((detect_only, "_evidence_index" in self.lexicon.__dict__,
-                     "artifact" in self.lexicon.__dict__.get("_subsets", {})))
+        built = self.lexicon.__dict__.get("_derived", {})
+        seen.append((detect_only, "evidence_index" in built, "quick_index" in built, "subset:artifact" in built))
         return out
 
-    monkeypatch.setattr(despin.api.Restorer, "prepare", prepare)
+    monkeypatch.setattr(despin.restorer.Restorer, "prepare", prepare)
     args = [command, "in", "-j", "2", "--lexicon", str(lexicon), "--no-bundled-lexicon"]
     main(args + (["-o", "out"] if command == "restore" else []))
-    assert seen == [(detect_only, True, not detect_only)]
+    assert seen == [(detect_only, True, not detect_only, not detect_only)]
 
 
 def test_a_worker_dying_fails_only_its_document(tmp_path, lexicon, monkeypatch, capsys):
@@ -149,10 +150,10 @@ def test_parallel_executor_reads_ahead_only_a_few_chunks(restorer):
         nonlocal pulled
         for i in range(1, 20_001):
             pulled += 1
-            yield batch_work.LineTask(0, "x.jsonl", i, b'{"text": "satellite tv for pc"}\n')
+            yield work.LineTask(0, "x.jsonl", i, b'{"text": "satellite tv for pc"}\n')
 
-    bound = (2 * batch_work.IN_FLIGHT_PER_JOB + 1) * batch_work.CHUNK_ITEMS
-    with batch_work.Executor(batch_work.Job(restorer, detect=False), 2) as executor:
+    bound = (2 * pool.IN_FLIGHT_PER_JOB + 1) * pool.CHUNK_ITEMS
+    with pool.Executor(work.Job(restorer, detect=False), 2) as executor:
         results = executor.map(many_lines())
         first = next(results)
         assert first.status == "restored" and first.line == 1

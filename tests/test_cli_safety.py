@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from despin import batch_io, batch_work
-from despin.batch_io import AtomicFile, is_temp_name, make_backup, remove_stale_temps, temp_prefix
+from despin.batch import files, work
+from despin.batch.files import AtomicFile, is_temp_name, make_backup, remove_stale_temps, temp_prefix
 from despin.cli import main
 
-from cli_support import CLEAN, LEXICON, RESTORED, SPUN, tree, write
+from support import CLEAN, LEXICON, RESTORED, SPUN, tree, write
 
 
 DEAD_PID = 4194305  # above Linux's largest pid_max: no such process
@@ -179,7 +179,7 @@ def test_failed_write_leaves_no_output_and_counts_as_failed(cli, tmp_path, monke
             raise OSError(28, "No space left on device")
         real_fsync(fd)
 
-    monkeypatch.setattr(batch_io.os, "fsync", failing_fsync)
+    monkeypatch.setattr(files.os, "fsync", failing_fsync)
     assert cli("in", "-o", "out") == 3
     assert tree(tmp_path / "out") == {"b.txt": CLEAN.encode()}
     err = capsys.readouterr().err
@@ -222,7 +222,7 @@ def test_interrupted_run_leaves_only_complete_outputs_then_resume_finishes(cli, 
     assert cli("in", "-o", "expected") == 0
     expected = tree(tmp_path / "expected")
 
-    real_write = batch_work.write_atomic  # outputs are written where the document is restored
+    real_write = work.write_atomic  # outputs are written where the document is restored
     written = []
 
     def interrupted_write(dest: str, data: bytes, mode: int | None = None) -> None:
@@ -231,7 +231,7 @@ def test_interrupted_run_leaves_only_complete_outputs_then_resume_finishes(cli, 
         written.append(dest)
         real_write(dest, data, mode)
 
-    monkeypatch.setattr(batch_work, "write_atomic", interrupted_write)
+    monkeypatch.setattr(work, "write_atomic", interrupted_write)
     capsys.readouterr()
     assert cli("in", "-o", "out") == 130
     assert "interrupted" in capsys.readouterr().err
@@ -240,7 +240,7 @@ def test_interrupted_run_leaves_only_complete_outputs_then_resume_finishes(cli, 
     assert all(partial[k] == expected[k] for k in partial)  # complete, byte for byte
     assert temps(tmp_path) == []
 
-    monkeypatch.setattr(batch_work, "write_atomic", real_write)
+    monkeypatch.setattr(work, "write_atomic", real_write)
     assert cli("in", "-o", "out", "--resume") == 0
     assert "(3 already done)" in capsys.readouterr().err
     assert tree(tmp_path / "out") == expected

@@ -16,8 +16,8 @@ DEV = Path(__file__).resolve().parent / "data" / "dev"
 _PROBE = r"""
 import hashlib, sys
 import despin
-from despin.api import _get
-lex = _get({}).lexicon
+from despin.restorer import restorer_for
+lex = restorer_for().lexicon
 h = hashlib.sha256(repr(sorted(lex.orig_multis.items())).encode())
 for path in sys.argv[1:]:
     text = open(path, encoding="utf-8").read()

@@ -81,7 +81,7 @@ def test_ascii_split_same_tokens(text):
 @given(st.one_of(ascii_texts, st.text(max_size=100)))
 def test_spin_report_from_given_tokens(text):
     import despin
-    from despin.detect import spin_report
+    from despin.detection import spin_report
 
     lexicon = despin.Restorer().lexicon
-    assert spin_report(text, lexicon, tokens=tokenize(text)) == spin_report(text, lexicon)
+    assert spin_report(text, lexicon, 0.5, tokens=tokenize(text)) == spin_report(text, lexicon, 0.5)

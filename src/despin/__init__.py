@@ -7,11 +7,11 @@
 
 from __future__ import annotations
 
-from .api import Restored, Restorer, detect, restore, restore_and_explain, restore_batch
 from .config import Config
-from .detect import Evidence, SpinReport
+from .detection import Evidence, SpinReport
 from .edits import Edit, apply_edits
-from .errors import ConfigError, DespinError, EditError, InputError, LexiconError, ModelError
+from .errors import ConfigError, DespinError, EditError, InputError, LexiconError, ModelError, UsageError
+from .restorer import Restored, Restorer, detect, restore, restore_and_explain, restore_batch
 
 __version__ = "0.1.0"
 
@@ -33,5 +33,6 @@ __all__ = [
     "ModelError",
     "EditError",
     "InputError",
+    "UsageError",
     "__version__",
 ]

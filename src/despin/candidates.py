@@ -13,17 +13,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-import regex
+from .lexicon import Entry, Lexicon
+from .tokenize import SPINTAX_RE, Tokens, gap_fits, joinable, quote_spans
 
-from .lexicon import Entry, Lexicon, _norm_gap
-from .tokenize import Tokens, joinable
-
-__all__ = ["Candidate", "Scan", "scan", "quote_spans", "SPINTAX_RE"]
+__all__ = ["NUMBER_WORDS", "Candidate", "Scan", "scan"]
 
 _APOS = "'\u2019"
-# Spintax leftovers: braces around words with spaces or | alternatives.
-SPINTAX_RE = regex.compile(r"\{([\p{L}][\p{L}'’ \-]*(?:\|[\p{L}'’ \-]*)*)\}")
-_QUOTE_RE = regex.compile(r"“[^“”\n]{0,3000}”|\"[^\"\n]{0,3000}\"")
 _SENTENCE_BREAK = frozenset(".!?:;\"“”‘—–\n(")
 
 NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -66,15 +61,8 @@ class Scan:
     """Everything stage 2 found in one text."""
 
     candidates: list[Candidate]
-    original_counts: Counter = field(default_factory=Counter)
+    original_counts: Counter[str] = field(default_factory=Counter)
     quotes: list[tuple[int, int]] = field(default_factory=list)
-
-
-def quote_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of quotations (curly or straight double quotes, within a line)."""
-    if "“" not in text and '"' not in text:
-        return []
-    return [m.span() for m in _QUOTE_RE.finditer(text)]
 
 
 def _sentence_initial(tokens: Tokens, i: int) -> bool:
@@ -114,15 +102,6 @@ def _name_context(tokens: Tokens, i: int, j: int) -> bool:
     return not _sentence_initial(tokens, i) and j - i == 1
 
 
-def gap_fits(tokens: Tokens, k: int, want: str) -> bool:
-    """Whether the text between token k and token k + 1 is the separator a
-    multi-word form asks for there: inline whitespace for " ", else that
-    punctuation (apostrophes folded)."""
-    if want == " ":
-        return joinable(tokens, k)
-    return _norm_gap(tokens.gaps[k]) == want
-
-
 def _match(tokens: Tokens, i: int, e: Entry) -> int:
     """Token index one past the match of ``e`` at ``i``, or -1 (the first word already matches)."""
     n = len(e.toks)
@@ -157,7 +136,7 @@ def _contraction_part(tokens: Tokens, i: int, j: int) -> bool:
 
 
 def _lexicon_match(
-    tokens: Tokens, i: int, multi: list[Entry] | None, single: list[Entry] | None
+    tokens: Tokens, i: int, multi: tuple[Entry, ...] | None, single: tuple[Entry, ...] | None
 ) -> tuple[Entry, int] | None:
     """The longest lexicon entry matching at token i, with the token after it;
     ``multi`` and ``single`` are the lexicon's entries for the word pair and the
@@ -229,7 +208,7 @@ def _greedy(matches: list[tuple[int, int, Entry]]) -> list[tuple[int, int, Entry
     return sorted(kept)
 
 
-def _count_original(tokens: Tokens, lexicon: Lexicon, i: int, counts: Counter) -> None:
+def _count_original(tokens: Tokens, lexicon: Lexicon, i: int, counts: Counter[str]) -> None:
     lows = tokens.lows
     if i + 1 < len(lows):
         multi = lexicon.orig_multis.get((lows[i], lows[i + 1]))
@@ -250,23 +229,12 @@ def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True, count_original
     With ``count_originals`` and ``numerals`` both false, only the words at which
     an entry can match are visited and ``original_counts`` stays empty.
     """
-    lows = tokens.lows
     first_words = lexicon.first_words if count_originals or numerals else lexicon.match_words
-    singles, multis = lexicon.singles, lexicon.multis
-    last = len(lows) - 1
-    matches: list[tuple[int, int, Entry]] = []
-    unmatched: list[int] = []
-    for i in [k for k, w in enumerate(lows) if w in first_words]:
-        multi = multis.get((lows[i], lows[i + 1])) if i < last else None
-        single = singles.get(lows[i])
-        found = _lexicon_match(tokens, i, multi, single) if multi is not None or single is not None else None
-        if found is not None:
-            matches.append((i, found[1], found[0]))
-        else:
-            unmatched.append(i)
+    matches, unmatched = _lexicon_matches(tokens, lexicon, first_words)
     cands: list[Candidate] = []
     covered = _resolve_overlaps(matches, cands, tokens)
-    counts: Counter = Counter()
+    counts: Counter[str] = Counter()
+    lows = tokens.lows
     for i in unmatched:
         if covered and i in covered:
             continue
@@ -279,14 +247,7 @@ def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True, count_original
     cands.sort(key=lambda c: c.start)
     text = tokens.text
     if "{" in text:
-        for m in SPINTAX_RE.finditer(text):
-            inner = m.group(1)
-            if "|" not in inner and " " not in inner.strip():
-                continue
-            first = inner.split("|")[0].strip()
-            if not first:
-                continue
-            cands.append(Candidate(-1, -1, m.start(), m.end(), "spintax", (first,), "artifact", 0.99))
+        cands.extend(_spintax(text))
         cands.sort(key=lambda c: c.start)
     quotes = quote_spans(text)
     if quotes:
@@ -295,6 +256,41 @@ def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True, count_original
         if c.i >= 0:
             c.in_name = _in_name(tokens, c.i, c.j)
     return Scan(cands, counts, quotes)
+
+
+def _lexicon_matches(
+    tokens: Tokens, lexicon: Lexicon, first_words: frozenset[str]
+) -> tuple[list[tuple[int, int, Entry]], list[int]]:
+    """The longest lexicon match (start, end, entry) at each token of
+    ``first_words``, and those tokens where none matched."""
+    lows = tokens.lows
+    singles, multis = lexicon.singles, lexicon.multis
+    last = len(lows) - 1
+    matches: list[tuple[int, int, Entry]] = []
+    unmatched: list[int] = []
+    for i in [k for k, w in enumerate(lows) if w in first_words]:
+        multi = multis.get((lows[i], lows[i + 1])) if i < last else None
+        single = singles.get(lows[i])
+        found = _lexicon_match(tokens, i, multi, single) if multi is not None or single is not None else None
+        if found is not None:
+            matches.append((i, found[1], found[0]))
+        else:
+            unmatched.append(i)
+    return matches, unmatched
+
+
+def _spintax(text: str) -> list[Candidate]:
+    """Spintax leftovers, restored to their first alternative."""
+    cands = []
+    for m in SPINTAX_RE.finditer(text):
+        inner = m.group(1)
+        if "|" not in inner and " " not in inner.strip():
+            continue
+        first = inner.split("|")[0].strip()
+        if not first:
+            continue
+        cands.append(Candidate(-1, -1, m.start(), m.end(), "spintax", (first,), "artifact", 0.99))
+    return cands
 
 
 def _mark_quotes(cands: list[Candidate], quotes: list[tuple[int, int]]) -> None:

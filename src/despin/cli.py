@@ -21,9 +21,18 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from . import __version__
-from .api import Restorer
-from .batch import BatchOptions, DocumentResult, ProgressFactory, Summary, run_detect, run_restore
-from .batch_io import ERROR_POLICIES
+from .restorer import Restorer
+from .batch import (
+    ERROR_POLICIES,
+    FAILED,
+    SKIPPED,
+    BatchOptions,
+    DocumentResult,
+    ProgressFactory,
+    Summary,
+    run_detect,
+    run_restore,
+)
 from .config import Config
 from .errors import DespinError
 
@@ -152,7 +161,7 @@ def _detect_row(res: DocumentResult) -> dict[str, Any]:
         "spun_forms": rep.get("spun_forms"),
         "per_1000_words": round(per_1000, 2) if per_1000 is not None else None,
         "artifacts": rep.get("artifacts"),
-        "error": res.message if res.status in ("skipped", "failed") else None,
+        "error": res.message if res.status in (SKIPPED, FAILED) else None,
     }
 
 

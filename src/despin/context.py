@@ -35,12 +35,10 @@ import math
 import os
 import struct
 import sys
-import threading
 from array import array
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
+from ._resources import data_path, load_once
 from .errors import ModelError
 from .tokenize import WORD_RE, Tokens, joinable
 
@@ -249,22 +247,11 @@ def write_model(path: str, header: dict[str, Any], arrays: dict[str, array]) -> 
 
 def bundled_model_path() -> str | None:
     """Path of the model shipped with despin, or None if this installation has none."""
-    try:
-        packaged = resources.files("despin") / "_data" / "model" / "context.bin"
-        if packaged.is_file():
-            return str(packaged)
-    except (ModuleNotFoundError, TypeError):  # pragma: no cover
-        pass
-    source_tree = Path(__file__).resolve().parents[2] / "data" / "model" / "context.bin"
-    return str(source_tree) if source_tree.is_file() else None
+    path = data_path("model", "context.bin")
+    return None if path is None else str(path)
 
 
-_lock = threading.Lock()
-
-
-@functools.lru_cache(maxsize=4)
-def _load_cached(path: str) -> ContextModel:
-    return _read(path)
+_load_file = load_once(_read, maxsize=4)
 
 
 def load_model(path: str | None = None) -> ContextModel | None:
@@ -273,5 +260,4 @@ def load_model(path: str | None = None) -> ContextModel | None:
         path = bundled_model_path()
         if path is None:
             return None
-    with _lock:
-        return _load_cached(os.fspath(path))
+    return _load_file(os.fspath(path))

@@ -6,7 +6,7 @@ line turns them into a message on stderr and an exit code.
 
 from __future__ import annotations
 
-__all__ = ["DespinError", "ConfigError", "LexiconError", "ModelError", "EditError", "InputError"]
+__all__ = ["ConfigError", "DespinError", "EditError", "InputError", "LexiconError", "ModelError", "UsageError"]
 
 
 class DespinError(Exception):
@@ -44,3 +44,9 @@ class EditError(DespinError, ValueError):
 
 class InputError(DespinError, TypeError):
     """Input that is not text (despin takes ``str``; decode bytes first)."""
+
+
+class UsageError(DespinError):
+    """Options that cannot work together, or a batch run that would overwrite its inputs."""
+
+    exit_code = 2

@@ -13,7 +13,7 @@ from typing import Iterable
 
 from rapidfuzz.distance import Levenshtein
 
-from .api import Restorer
+from .restorer import Restorer
 
 __all__ = ["PairResult", "CleanResult", "evaluate_pair", "evaluate_clean", "combine_pairs", "find_pairs", "wer"]
 

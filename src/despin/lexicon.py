@@ -29,28 +29,32 @@ Every problem is reported as :class:`~despin.errors.LexiconError` with
 
 from __future__ import annotations
 
-import functools
 import os
-import threading
-from dataclasses import dataclass
-from importlib import resources
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 import regex
 
+from ._resources import data_path, load_once
 from .errors import LexiconError
-from .tokenize import WORD_RE
+from .tokenize import WORD_RE, norm_gap
 
 __all__ = [
-    "FORMAT_VERSION",
     "CLASSES",
+    "FORMAT_VERSION",
     "Entry",
     "Lexicon",
+    "artifact_lexicon",
+    "bundled_lexicon_dir",
     "bundled_lexicon_files",
     "load_lexicon",
+    "merge_file_entries",
     "parse_lexicon_file",
 ]
+
+T = TypeVar("T")
 
 FORMAT_VERSION = 1
 _MAGIC = "# despin-lexicon"
@@ -59,12 +63,6 @@ CLASSES = ("artifact", "common", "keep")
 DEFAULT_WEIGHT = {"artifact": 0.97, "common": 0.5, "keep": 1.0}
 _TAG_RE = regex.compile(r"[a-z0-9][a-z0-9_=\-]*")
 _TAG_SETS: dict[str, frozenset[str]] = {}  # a tags column already checked -> its tags (a file has few)
-
-
-def _norm_gap(gap: str) -> str:
-    """Gaps compare with curly apostrophes folded to straight ones and whitespace to one space."""
-    gap = gap.replace("\u2019", "'")
-    return " " if gap.isspace() else gap
 
 
 @dataclass(frozen=True)
@@ -99,7 +97,7 @@ def parse_spun_form(spun: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     pos = 0
     for m in WORD_RE.finditer(spun):
         if toks:
-            gaps.append(_norm_gap(spun[pos : m.start()]))
+            gaps.append(norm_gap(spun[pos : m.start()]))
         elif m.start() != 0:
             raise ValueError("must start with a letter or digit")
         toks.append(m.group())
@@ -274,13 +272,18 @@ class Lexicon:
             list(orig_singles) + [k[0] for k in orig_multis] + [str(d) for d in range(1, 10)]
         )
 
-    def subset(self, name: str, keep: "Callable[[Entry], bool]") -> "Lexicon":
+    def subset(self, name: str, keep: Callable[[Entry], bool]) -> Lexicon:
         """The entries for which ``keep`` is true, as a lexicon (built once per name)."""
-        cache = self.__dict__.setdefault("_subsets", {})
-        sub = cache.get(name)
-        if sub is None:
-            sub = cache[name] = Lexicon((e for e in self.entries if keep(e)), self._words_of)
-        return sub
+        return self.derived(f"subset:{name}", lambda lex: Lexicon((e for e in lex.entries if keep(e)), lex._words_of))
+
+    def derived(self, name: str, build: Callable[[Lexicon], T]) -> T:
+        """``build(self)``, built once and kept with this lexicon under ``name``
+        (the indexes that detection and the quick reject read)."""
+        cache: dict[str, Any] = self.__dict__.setdefault("_derived", {})
+        value = cache.get(name)
+        if value is None:
+            value = cache[name] = build(self)
+        return value  # type: ignore[no-any-return]
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -309,39 +312,30 @@ def merge_file_entries(files: Iterable[str]) -> list[Entry]:
 
 
 def _replace_originals(e: Entry, originals: tuple[str, ...]) -> Entry:
-    from dataclasses import replace
-
     return replace(e, originals=originals)
+
+
+def artifact_lexicon(lexicon: Lexicon) -> Lexicon:
+    """The entries restored in texts that are not spun."""
+    return lexicon.subset("artifact", lambda e: e.klass == "artifact")
 
 
 def bundled_lexicon_dir() -> Path:
     """The folder of the lexicon shipped with despin."""
-    try:
-        packaged = resources.files("despin") / "_data" / "lexicon"
-        if packaged.is_dir():
-            return Path(str(packaged))
-    except (ModuleNotFoundError, TypeError):  # pragma: no cover - odd importers
-        pass
-    source_tree = Path(__file__).resolve().parents[2] / "data" / "lexicon"
-    if source_tree.is_dir():
-        return source_tree
-    raise LexiconError("the bundled lexicon is missing from this installation")
+    folder = data_path("lexicon")
+    if folder is None:
+        raise LexiconError("the bundled lexicon is missing from this installation")
+    return folder
 
 
 def bundled_lexicon_files() -> list[str]:
     return sorted(str(p) for p in bundled_lexicon_dir().glob("*.tsv"))
 
 
-_lock = threading.Lock()
-
-
-@functools.lru_cache(maxsize=16)
-def _load_cached(files: tuple[str, ...]) -> Lexicon:
-    return Lexicon(merge_file_entries(files))
+_load_files = load_once(lambda files: Lexicon(merge_file_entries(files)), maxsize=16)
 
 
 def load_lexicon(extra: tuple[str, ...] = (), bundled: bool = True) -> Lexicon:
     """Load (once per process) the bundled lexicon and/or extra files, later files overriding."""
     files = tuple(bundled_lexicon_files() if bundled else ()) + tuple(extra)
-    with _lock:
-        return _load_cached(files)
+    return _load_files(files)

@@ -7,7 +7,7 @@ Three kinds of evidence are combined:
 * the local context: how much better the original fits the neighbouring
   words than the literal form does (a log-likelihood ratio from the context
   model, zero without one);
-* the document: its spin score from :mod:`despin.detect`, and whether the
+* the document: its spin score from :mod:`despin.detection`, and whether the
   original wording also appears unspun elsewhere in the text (then the
   spinner evidently left it alone there).
 
@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .candidates import Candidate
-from .detect import SpinReport
+from .detection import SpinReport
+from .logistic import logit, sigmoid
 from .tokenize import Tokens
 
-__all__ = ["Scored", "ContextScorer", "score_candidates", "restored_neighbours"]
+__all__ = ["RANK_PRIOR", "ContextScorer", "Scored", "choice_probability", "restored_neighbours", "score_candidates"]
 
 _CONTEXT_CLIP = 4.0
 # Log prior odds (nats) of each original against the one listed before it.
@@ -57,15 +58,6 @@ class Scored:
     confidence: float
     reason: str
     evidence: dict[str, float] = field(default_factory=dict)
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
 def choice_probability(scores: list[float], best: float) -> float:
@@ -100,7 +92,7 @@ def _choose_original(
     return best, max(-_CONTEXT_CLIP, min(_CONTEXT_CLIP, best_adv)), choice_probability(scores, best_score)
 
 
-def _document_evidence(c: Candidate, original_counts: Counter | None) -> float:
+def _document_evidence(c: Candidate, original_counts: Counter[str] | None) -> float:
     """Nats against restoring when the original wording also appears unspun in the text."""
     if not original_counts:
         return 0.0
@@ -128,7 +120,7 @@ def score_candidates(
     candidates: list[Candidate],
     report: SpinReport,
     model: ContextScorer | None = None,
-    original_counts: Counter | None = None,
+    original_counts: Counter[str] | None = None,
     neighbours: dict[int, str] | None = None,
 ) -> list[Scored]:
     """Score every candidate; candidates that cannot be edited get no Scored entry.
@@ -161,7 +153,7 @@ def score_candidates(
             continue
         original, adv, choice = _choose_original(tokens, c, model, neighbours)
         doc_adv = _document_evidence(c, original_counts)
-        base = _sigmoid(_logit(c.weight) + adv + doc_adv)
+        base = sigmoid(logit(c.weight) + adv + doc_adv)
         conf = spin * base * choice
         reason = "spelled-out number" if c.rule == "numeral" else "synonym in a spun text"
         evidence = {"prior": c.weight, "context": adv, "document": spin}

@@ -38,7 +38,7 @@ except ModuleNotFoundError as exc:
         'despin.integrations.datatrove needs datatrove; install it with: pip install "despin[datatrove]"'
     ) from exc
 
-from ..api import Restored, Restorer
+from ..restorer import Restored, Restorer
 from ..config import Config
 
 __all__ = ["DespinFormatter", "DespinAnnotator", "SCORE_KEY", "SPUN_KEY", "EDITS_KEY"]

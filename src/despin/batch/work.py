@@ -1,40 +1,64 @@
-"""Batch runs, step 3: documents as tasks, processed here or in worker processes, in order.
+"""Batch runs, step 3: one document as a task, and what became of it.
 
-Workers get a :class:`Job` once (a Restorer pickles as its Config, so each
-worker loads the lexicon once) and then chunks of tasks; results come back
-in input order. Every per-document problem becomes a ``failed`` or
-``skipped`` :class:`DocumentResult`, never an exception.
+The main process turns the plan into a stream of tasks (:func:`tasks_of`):
+a whole file, one JSONL line, or a result known without reading (a problem
+found while planning). :func:`run_task` processes one, here or in a worker
+process (:mod:`despin.batch.pool`). Every per-document problem becomes a
+``failed`` or ``skipped`` :class:`DocumentResult`, never an exception.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
-import signal
-import sys
-from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from .api import Restorer
-from .batch_diff import word_diff
-from .batch_io import DocumentError, decode_text, write_atomic
-from .batch_plan import Plan, Unit
+from ..edits import Edit
+from ..restorer import Restorer
+from .diff import word_diff
+from .files import write_atomic
+from .plan import ERROR_POLICIES, Plan, Unit
 
-__all__ = ["DocumentResult", "Job", "DocTask", "LineTask", "Done", "EndOfFile", "Task", "run_task", "tasks_of",
-           "Executor", "effective_jobs",
-           "CHUNK_ITEMS", "CHUNK_BYTES", "IN_FLIGHT_PER_JOB"]
+__all__ = [
+    "CLEAN",
+    "END",
+    "FAILED",
+    "OUTCOMES",
+    "RESTORED",
+    "SKIPPED",
+    "SPUN",
+    "UNCHANGED",
+    "DocTask",
+    "DocumentError",
+    "DocumentResult",
+    "Done",
+    "EndOfFile",
+    "Job",
+    "LineTask",
+    "Task",
+    "decode_text",
+    "run_task",
+    "task_bytes",
+    "tasks_of",
+]
 
-# Chunks sent to worker processes: at most this many documents or bytes each,
-# and at most IN_FLIGHT_PER_JOB chunks per worker queued or running at once.
-CHUNK_ITEMS = 64
-CHUNK_BYTES = 256 * 1024
-IN_FLIGHT_PER_JOB = 3
-_MIN_DOC_WEIGHT = 64 * 1024  # whole files are chunked a few at a time
+# What became of a document (DocumentResult.status).
+RESTORED, UNCHANGED = "restored", "unchanged"  # restore
+SPUN, CLEAN = "spun", "clean"  # detect
+SKIPPED, FAILED = "skipped", "failed"  # either
+OUTCOMES = (RESTORED, UNCHANGED, SPUN, CLEAN, SKIPPED, FAILED)
+END = "end"  # not a document: the end of a JSONL file (its output can now appear)
+
+
+
+class DocumentError(Exception):
+    """A problem with one document: it is counted as ``status`` and the batch goes on."""
+
+    def __init__(self, message: str, status: str = FAILED):
+        super().__init__(message)
+        self.status = status
 
 
 # -- results, jobs and tasks -------------------------------------------------------------------
@@ -120,7 +144,7 @@ def run_task(job: Job, task: Task) -> DocumentResult:
     except Exception as exc:  # a bug must not stop the batch; reported as this document's failure
         line = task.line if isinstance(task, LineTask) else None
         out = task.data if isinstance(task, LineTask) else None
-        return DocumentResult(task.unit, task.display, line, "failed", _task_bytes(task),
+        return DocumentResult(task.unit, task.display, line, FAILED, task_bytes(task),
                               message=f"internal error: {type(exc).__name__}: {exc}", out=out)
 
 
@@ -131,13 +155,13 @@ def _write_output(res: DocumentResult, dest: str) -> None:
     try:
         write_atomic(dest, res.out)
     except OSError as exc:
-        res.status, res.message = "failed", f"cannot write {dest}: {exc.strerror or exc}"
+        res.status, res.message = FAILED, f"cannot write {dest}: {exc.strerror or exc}"
     else:
         res.written = dest
     res.out = None
 
 
-def _task_bytes(task: Task) -> int:
+def task_bytes(task: Task) -> int:
     if isinstance(task, LineTask):
         return len(task.data)
     if isinstance(task, DocTask):
@@ -146,12 +170,12 @@ def _task_bytes(task: Task) -> int:
 
 
 def _run_doc(job: Job, task: DocTask) -> DocumentResult:
-    base = DocumentResult(task.unit, task.display, None, "failed", task.size)
+    base = DocumentResult(task.unit, task.display, None, FAILED, task.size)
     try:
         data = task.data if task.data is not None else _read_file(task.path or "")
         base.nbytes = len(data)
         if not data:
-            base.status, base.message, base.out = "skipped", "empty file", b""
+            base.status, base.message, base.out = SKIPPED, "empty file", b""
             return base
         nul = data.find(b"\0")
         if nul >= 0:
@@ -165,9 +189,9 @@ def _run_doc(job: Job, task: DocTask) -> DocumentResult:
     res = job.restorer.restore_and_explain(text)
     _add_edits(job, base, text, res.edits, task.display, numbered=True)
     if res.edits:
-        base.status, base.out = "restored", res.text.encode("utf-8")
+        base.status, base.out = RESTORED, res.text.encode("utf-8")
     else:
-        base.status, base.out = "unchanged", data if job.keep_unchanged else None
+        base.status, base.out = UNCHANGED, data if job.keep_unchanged else None
     return base
 
 
@@ -183,10 +207,10 @@ def _read_file(path: str) -> bytes:
 
 def _run_line(job: Job, task: LineTask) -> DocumentResult:
     raw = task.data
-    res = DocumentResult(task.unit, task.display, task.line, "failed", len(raw), out=raw)
+    res = DocumentResult(task.unit, task.display, task.line, FAILED, len(raw), out=raw)
     body, end = _split_line_end(raw)
     if not body.strip():
-        res.status = "skipped"  # a blank line: passed through, counted, not worth a message
+        res.status = SKIPPED  # a blank line: passed through, counted, not worth a message
         return res
     if job.detect:
         res.out = None  # nothing is written
@@ -201,10 +225,10 @@ def _run_line(job: Job, task: LineTask) -> DocumentResult:
     restored = job.restorer.restore_and_explain(text)
     _add_edits(job, res, text, restored.edits, f"{task.display}:{task.line}", numbered=False)
     if not restored.edits:
-        res.status = "unchanged"  # the line goes out byte for byte
+        res.status = UNCHANGED  # the line goes out byte for byte
         return res
     obj[job.field] = restored.text
-    res.status, res.out = "restored", _dump_record(obj, body) + end
+    res.status, res.out = RESTORED, _dump_record(obj, body) + end
     return res
 
 
@@ -226,12 +250,12 @@ def _parse_record(body: bytes, job: Job) -> tuple[str, dict[str, Any], str | Non
     if not isinstance(obj, dict):
         raise DocumentError(f"not a JSON object but {type(obj).__name__}")
     if job.field not in obj:
-        raise DocumentError(f"no field {job.field!r}", "skipped")
+        raise DocumentError(f"no field {job.field!r}", SKIPPED)
     text = obj[job.field]
     if not isinstance(text, str):
-        raise DocumentError(f"field {job.field!r} is {_json_type(text)}, not a string", "skipped")
+        raise DocumentError(f"field {job.field!r} is {_json_type(text)}, not a string", SKIPPED)
     if not text:
-        raise DocumentError(f"field {job.field!r} is empty", "skipped")
+        raise DocumentError(f"field {job.field!r} is empty", SKIPPED)
     return text, obj, warning
 
 
@@ -253,7 +277,7 @@ def _dump_record(obj: dict[str, Any], original: bytes) -> bytes:
         return json.dumps(obj, ensure_ascii=True).encode("ascii")
 
 
-def _add_edits(job: Job, res: DocumentResult, text: str, edits: Sequence[Any], label: str, numbered: bool) -> None:
+def _add_edits(job: Job, res: DocumentResult, text: str, edits: Sequence[Edit], label: str, numbered: bool) -> None:
     res.n_edits = len(edits)
     if job.edits:
         res.edits = tuple(e.to_dict() for e in edits)
@@ -263,7 +287,7 @@ def _add_edits(job: Job, res: DocumentResult, text: str, edits: Sequence[Any], l
 
 def _detected(job: Job, res: DocumentResult, text: str) -> DocumentResult:
     rep = job.restorer.detect(text)
-    res.status = "spun" if rep.spun else "clean"
+    res.status = SPUN if rep.spun else CLEAN
     res.out = None
     res.report = {
         "score": rep.score,
@@ -274,6 +298,26 @@ def _detected(job: Job, res: DocumentResult, text: str) -> DocumentResult:
         "artifacts": rep.artifacts,
     }
     return res
+
+
+# -- decoding --------------------------------------------------------------------------------
+
+
+def decode_text(data: bytes, errors: str = "strict") -> tuple[str, str | None]:
+    """Decode UTF-8 under an :data:`ERROR_POLICIES` policy: the text and a warning (or None).
+
+    Raises :class:`DocumentError` for invalid UTF-8 under ``strict``.
+    """
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        where = f"invalid UTF-8 at byte {exc.start}"
+        if errors == "strict":
+            raise DocumentError(f"{where} (--errors replace or ignore processes it anyway)") from None
+        if errors not in ERROR_POLICIES:
+            raise ValueError(f"unknown error policy {errors!r}") from None
+        what = "replaced with U+FFFD" if errors == "replace" else "dropped"
+        return data.decode("utf-8", errors), f"{where}: bad bytes {what}"
 
 
 # -- task stream (main process) --------------------------------------------------------------
@@ -295,7 +339,7 @@ def tasks_of(plan: Plan, stdin: IO[bytes]) -> Iterator[Task | EndOfFile]:
             yield Done(DocumentResult(u.id, s.display, None, s.problem_status, message=s.problem))
         elif u.skip is not None:
             message = None if u.resumed else u.skip
-            yield Done(DocumentResult(u.id, s.display, None, "skipped", message=message, resumed=u.resumed))
+            yield Done(DocumentResult(u.id, s.display, None, SKIPPED, message=message, resumed=u.resumed))
         elif s.jsonl:
             yield from _line_tasks(u, stdin)
         elif s.path == "-":
@@ -311,7 +355,7 @@ def _line_tasks(u: Unit, stdin: IO[bytes]) -> Iterator[Task | EndOfFile]:
     try:
         opened: Any = contextlib.nullcontext(stdin) if s.path == "-" else open(s.path, "rb")  # noqa: SIM115
     except OSError as exc:
-        yield Done(DocumentResult(u.id, s.display, None, "failed", message=f"cannot read: {exc.strerror}"))
+        yield Done(DocumentResult(u.id, s.display, None, FAILED, message=f"cannot read: {exc.strerror}"))
         yield EndOfFile(u.id, s.display, abort=True)
         return
     n = 0
@@ -320,157 +364,10 @@ def _line_tasks(u: Unit, stdin: IO[bytes]) -> Iterator[Task | EndOfFile]:
             for n, raw in enumerate(fh, start=1):
                 yield LineTask(u.id, s.display, n, raw)
         except OSError as exc:
-            yield Done(DocumentResult(u.id, s.display, n + 1, "failed",
+            yield Done(DocumentResult(u.id, s.display, n + 1, FAILED,
                                       message=f"read error, the rest of the file is lost: {exc.strerror}"))
             yield EndOfFile(u.id, s.display, abort=True)
             return
     if n == 0:
-        yield Done(DocumentResult(u.id, s.display, None, "skipped", message="empty file", out=b""))
+        yield Done(DocumentResult(u.id, s.display, None, SKIPPED, message="empty file", out=b""))
     yield EndOfFile(u.id, s.display)
-
-
-# -- parallel execution ----------------------------------------------------------------------
-
-_worker_job: Job | None = None
-
-
-def _init_worker(job: Job) -> None:
-    global _worker_job
-    _worker_job = job
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
-
-
-def _run_chunk(chunk: list[Task | EndOfFile]) -> list[DocumentResult]:
-    assert _worker_job is not None
-    return [_run_any(_worker_job, t) for t in chunk]
-
-
-def _run_any(job: Job, task: Task | EndOfFile) -> DocumentResult:
-    if isinstance(task, EndOfFile):
-        return DocumentResult(task.unit, task.display, None, "end", abort=task.abort)
-    return run_task(job, task)
-
-
-def _weight(task: Task | EndOfFile) -> int:
-    if isinstance(task, DocTask):
-        return max(_task_bytes(task), _MIN_DOC_WEIGHT)
-    if isinstance(task, LineTask):
-        return len(task.data) + 256
-    return 0
-
-
-def _chunks(tasks: Iterable[Task | EndOfFile]) -> Iterator[list[Task | EndOfFile]]:
-    chunk: list[Task | EndOfFile] = []
-    size = 0
-    for t in tasks:
-        chunk.append(t)
-        size += _weight(t)
-        if len(chunk) >= CHUNK_ITEMS or size >= CHUNK_BYTES:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
-
-
-def _mp_context() -> Any:
-    # fork: workers inherit the loaded lexicon and need not re-import __main__
-    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context()
-
-
-_Submitted = tuple[list[Task | EndOfFile], "Future[list[DocumentResult]]", int]  # chunk, future, pool generation
-
-
-class Executor:
-    """Runs tasks in order, here (jobs=1) or in a pool of worker processes.
-
-    ``Pool.imap`` reads its whole input ahead of the workers, so a large file
-    would end up in memory; instead chunks are submitted one by one and at
-    most ``jobs * IN_FLIGHT_PER_JOB`` are outstanding; results are collected
-    in submission order.
-
-    A worker that dies (killed for using too much memory, say) breaks the
-    pool: the chunks that were in flight are then run again one document at a
-    time in a fresh pool, so that only the document that kills a worker fails.
-    """
-
-    def __init__(self, job: Job, jobs: int):
-        self.job = job
-        self.jobs = jobs
-        self._pool: ProcessPoolExecutor | None = None
-        self._generation = 0  # bumped whenever a broken pool is replaced
-
-    def __enter__(self) -> Executor:
-        if self.jobs > 1:
-            self._start()
-        return self
-
-    def __exit__(self, typ: Any, exc: Any, tb: Any) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=typ is None, cancel_futures=True)
-            self._pool = None
-
-    def _start(self) -> None:
-        self._pool = ProcessPoolExecutor(self.jobs, mp_context=_mp_context(), initializer=_init_worker,
-                                         initargs=(self.job,))
-        self._pool.submit(int).result()  # start the workers now (before any other thread exists)
-
-    def _restart(self, generation: int) -> None:
-        if generation != self._generation:
-            return  # already replaced
-        assert self._pool is not None
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._generation += 1
-        self._start()
-
-    def map(self, tasks: Iterable[Task | EndOfFile]) -> Iterator[DocumentResult]:
-        if self._pool is None:
-            for t in tasks:
-                yield _run_any(self.job, t)
-            return
-        pending: deque[_Submitted] = deque()
-        limit = self.jobs * IN_FLIGHT_PER_JOB
-        for chunk in _chunks(tasks):
-            pending.append(self._submit(chunk))
-            while len(pending) >= limit:
-                yield from self._collect(*pending.popleft())
-        while pending:
-            yield from self._collect(*pending.popleft())
-
-    def _submit(self, chunk: list[Task | EndOfFile]) -> _Submitted:
-        assert self._pool is not None
-        try:
-            return chunk, self._pool.submit(_run_chunk, chunk), self._generation
-        except BrokenProcessPool:
-            self._restart(self._generation)
-            return chunk, self._pool.submit(_run_chunk, chunk), self._generation
-
-    def _collect(self, chunk: list[Task | EndOfFile], future: Future[list[DocumentResult]],
-                 generation: int) -> list[DocumentResult]:
-        try:
-            return future.result()
-        except BrokenProcessPool:
-            self._restart(generation)
-            return [self._run_alone(task) for task in chunk]
-
-    def _run_alone(self, task: Task | EndOfFile) -> DocumentResult:
-        if isinstance(task, (Done, EndOfFile)):
-            return _run_any(self.job, task)  # nothing to compute
-        assert self._pool is not None
-        generation = self._generation
-        try:
-            return self._pool.submit(_run_chunk, [task]).result()[0]
-        except BrokenProcessPool:
-            self._restart(generation)
-            line = task.line if isinstance(task, LineTask) else None
-            out = task.data if isinstance(task, LineTask) else None
-            return DocumentResult(task.unit, task.display, line, "failed", _task_bytes(task), out=out,
-                                  message="the worker process died on it (out of memory?)")
-
-
-def effective_jobs(plan: Plan, jobs: int) -> int:
-    if any(u.source.jsonl for u in plan.units):
-        return jobs
-    docs = sum(1 for u in plan.units if u.skip is None and u.source.problem is None)
-    return max(1, min(jobs, docs))

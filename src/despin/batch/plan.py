@@ -13,10 +13,11 @@ import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from .batch_io import ERROR_POLICIES, is_temp_name
-from .errors import DespinError
+from ..errors import UsageError
+from .files import is_temp_name
 
 __all__ = [
+    "ERROR_POLICIES",
     "BatchOptions",
     "UsageError",
     "Source",
@@ -28,15 +29,14 @@ __all__ = [
     "STDIN_NAME",
     "JSONL_SUFFIXES",
 ]
+# (UsageError, raised here, is in despin.errors with every public exception.)
+
+#: How invalid UTF-8 is handled: ``strict`` fails the document, ``replace``
+#: puts U+FFFD for each bad byte, ``ignore`` drops bad bytes (both with a warning).
+ERROR_POLICIES = ("strict", "replace", "ignore")
 
 STDIN_NAME = "<stdin>"
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-
-
-class UsageError(DespinError):
-    """Options that cannot work together, or a run that would overwrite its inputs."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

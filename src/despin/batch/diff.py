@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .edits import Edit
+from ..edits import Edit
 
 __all__ = ["word_diff"]
 

@@ -1,4 +1,4 @@
-"""File plumbing for batch runs: atomic writes, backups, stale temporaries, decoding.
+"""File plumbing for batch runs: atomic writes, backups, stale temporaries.
 
 Every output file is written under a temporary name in its target folder
 (``.NAME.despin-tmp.PID.XXXXXX``), flushed and fsynced, and only then renamed
@@ -20,33 +20,18 @@ from collections.abc import Iterable
 from types import TracebackType
 
 __all__ = [
-    "ERROR_POLICIES",
-    "DocumentError",
     "AtomicFile",
-    "write_atomic",
-    "make_backup",
-    "temp_prefix",
-    "is_temp_name",
-    "remove_stale_temps",
     "fsync_dir",
-    "decode_text",
+    "is_temp_name",
+    "make_backup",
+    "remove_stale_temps",
+    "temp_prefix",
+    "write_atomic",
 ]
-
-#: How invalid UTF-8 is handled: ``strict`` fails the document, ``replace``
-#: puts U+FFFD for each bad byte, ``ignore`` drops bad bytes (both with a warning).
-ERROR_POLICIES = ("strict", "replace", "ignore")
 
 _TEMP_MARK = ".despin-tmp."
 _TEMP_RE = re.compile(r"^\..*\.despin-tmp\.(\d+)\.[a-z0-9_]+$")
 _MAX_NAME_IN_TEMP = 100  # keep temporary names well under NAME_MAX
-
-
-class DocumentError(Exception):
-    """A problem with one document: it is counted as ``status`` and the batch goes on."""
-
-    def __init__(self, message: str, status: str = "failed"):
-        super().__init__(message)
-        self.status = status
 
 
 # -- temporary files ---------------------------------------------------------------------
@@ -228,23 +213,3 @@ def _copy_exclusive(src: str, dest: str) -> None:
         fout.flush()
         os.fsync(fout.fileno())
     shutil.copystat(src, dest)
-
-
-# -- decoding ----------------------------------------------------------------------------
-
-
-def decode_text(data: bytes, errors: str = "strict") -> tuple[str, str | None]:
-    """Decode UTF-8 under an :data:`ERROR_POLICIES` policy: the text and a warning (or None).
-
-    Raises :class:`DocumentError` for invalid UTF-8 under ``strict``.
-    """
-    try:
-        return data.decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        where = f"invalid UTF-8 at byte {exc.start}"
-        if errors == "strict":
-            raise DocumentError(f"{where} (--errors replace or ignore processes it anyway)") from None
-        if errors not in ERROR_POLICIES:
-            raise ValueError(f"unknown error policy {errors!r}") from None
-        what = "replaced with U+FFFD" if errors == "replace" else "dropped"
-        return data.decode("utf-8", errors), f"{where}: bad bytes {what}"

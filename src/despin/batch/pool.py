@@ -1,0 +1,173 @@
+"""Batch runs: processing tasks in order, here or in a pool of worker processes.
+
+Workers get a :class:`~despin.batch.work.Job` once (a Restorer pickles as its
+Config, so each worker loads the lexicon once) and then chunks of tasks;
+results come back in input order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import sys
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from .plan import Plan
+from .work import END, FAILED, DocTask, DocumentResult, Done, EndOfFile, Job, LineTask, Task, run_task, task_bytes
+
+__all__ = ["CHUNK_BYTES", "CHUNK_ITEMS", "IN_FLIGHT_PER_JOB", "Executor", "effective_jobs"]
+
+# Chunks sent to worker processes: at most this many documents or bytes each,
+# and at most IN_FLIGHT_PER_JOB chunks per worker queued or running at once.
+CHUNK_ITEMS = 64
+CHUNK_BYTES = 256 * 1024
+IN_FLIGHT_PER_JOB = 3
+_MIN_DOC_WEIGHT = 64 * 1024  # whole files are chunked a few at a time
+
+_worker_job: Job | None = None
+
+
+def _init_worker(job: Job) -> None:
+    global _worker_job
+    _worker_job = job
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
+
+
+def _run_chunk(chunk: list[Task | EndOfFile]) -> list[DocumentResult]:
+    assert _worker_job is not None
+    return [_run_any(_worker_job, t) for t in chunk]
+
+
+def _run_any(job: Job, task: Task | EndOfFile) -> DocumentResult:
+    if isinstance(task, EndOfFile):
+        return DocumentResult(task.unit, task.display, None, END, abort=task.abort)
+    return run_task(job, task)
+
+
+def _weight(task: Task | EndOfFile) -> int:
+    if isinstance(task, DocTask):
+        return max(task_bytes(task), _MIN_DOC_WEIGHT)
+    if isinstance(task, LineTask):
+        return len(task.data) + 256
+    return 0
+
+
+def _chunks(tasks: Iterable[Task | EndOfFile]) -> Iterator[list[Task | EndOfFile]]:
+    chunk: list[Task | EndOfFile] = []
+    size = 0
+    for t in tasks:
+        chunk.append(t)
+        size += _weight(t)
+        if len(chunk) >= CHUNK_ITEMS or size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _mp_context() -> Any:
+    # fork: workers inherit the loaded lexicon and need not re-import __main__
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+_Submitted = tuple[list[Task | EndOfFile], "Future[list[DocumentResult]]", int]  # chunk, future, pool generation
+
+
+class Executor:
+    """Runs tasks in order, here (jobs=1) or in a pool of worker processes.
+
+    ``Pool.imap`` reads its whole input ahead of the workers, so a large file
+    would end up in memory; instead chunks are submitted one by one and at
+    most ``jobs * IN_FLIGHT_PER_JOB`` are outstanding; results are collected
+    in submission order.
+
+    A worker that dies (killed for using too much memory, say) breaks the
+    pool: the chunks that were in flight are then run again one document at a
+    time in a fresh pool, so that only the document that kills a worker fails.
+    """
+
+    def __init__(self, job: Job, jobs: int):
+        self.job = job
+        self.jobs = jobs
+        self._pool: ProcessPoolExecutor | None = None
+        self._generation = 0  # bumped whenever a broken pool is replaced
+
+    def __enter__(self) -> Executor:
+        if self.jobs > 1:
+            self._start()
+        return self
+
+    def __exit__(self, typ: Any, exc: Any, tb: Any) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=typ is None, cancel_futures=True)
+            self._pool = None
+
+    def _start(self) -> None:
+        self._pool = ProcessPoolExecutor(self.jobs, mp_context=_mp_context(), initializer=_init_worker,
+                                         initargs=(self.job,))
+        self._pool.submit(int).result()  # start the workers now (before any other thread exists)
+
+    def _restart(self, generation: int) -> None:
+        if generation != self._generation:
+            return  # already replaced
+        assert self._pool is not None
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._generation += 1
+        self._start()
+
+    def map(self, tasks: Iterable[Task | EndOfFile]) -> Iterator[DocumentResult]:
+        if self._pool is None:
+            for t in tasks:
+                yield _run_any(self.job, t)
+            return
+        pending: deque[_Submitted] = deque()
+        limit = self.jobs * IN_FLIGHT_PER_JOB
+        for chunk in _chunks(tasks):
+            pending.append(self._submit(chunk))
+            while len(pending) >= limit:
+                yield from self._collect(*pending.popleft())
+        while pending:
+            yield from self._collect(*pending.popleft())
+
+    def _submit(self, chunk: list[Task | EndOfFile]) -> _Submitted:
+        assert self._pool is not None
+        try:
+            return chunk, self._pool.submit(_run_chunk, chunk), self._generation
+        except BrokenProcessPool:
+            self._restart(self._generation)
+            return chunk, self._pool.submit(_run_chunk, chunk), self._generation
+
+    def _collect(self, chunk: list[Task | EndOfFile], future: Future[list[DocumentResult]],
+                 generation: int) -> list[DocumentResult]:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            self._restart(generation)
+            return [self._run_alone(task) for task in chunk]
+
+    def _run_alone(self, task: Task | EndOfFile) -> DocumentResult:
+        if isinstance(task, (Done, EndOfFile)):
+            return _run_any(self.job, task)  # nothing to compute
+        assert self._pool is not None
+        generation = self._generation
+        try:
+            return self._pool.submit(_run_chunk, [task]).result()[0]
+        except BrokenProcessPool:
+            self._restart(generation)
+            line = task.line if isinstance(task, LineTask) else None
+            out = task.data if isinstance(task, LineTask) else None
+            return DocumentResult(task.unit, task.display, line, FAILED, task_bytes(task), out=out,
+                                  message="the worker process died on it (out of memory?)")
+
+
+def effective_jobs(plan: Plan, jobs: int) -> int:
+    if any(u.source.jsonl for u in plan.units):
+        return jobs
+    docs = sum(1 for u in plan.units if u.skip is None and u.source.problem is None)
+    return max(1, min(jobs, docs))

@@ -1,0 +1,366 @@
+"""Document-level spin evidence: the exact spin report.
+
+For every original wording o in the lexicon, a clean text shows the spun
+forms of o at their ordinary rate (``q_clean``), while a spun text shows them
+far more often, because the spinner replaced a share ``SPIN_RATE`` of the
+occurrences of o (``q_spun``). Counting, per original, how often the text has
+a spun form (``n_f``) and how often the original itself (``n_o``) gives a
+binomial log-likelihood ratio; the sum over originals, capped per original so
+that no single word decides, is the document's evidence. "stated" beside ten
+"said" is evidence of clean text; "mentioned" and "stated" with no "said" at
+all is evidence of spin.
+
+Only forms with a prior of at least MIN_WEIGHT (and artifacts) count: forms
+that are mostly ordinary English add noise, not evidence. Because long clean
+texts still drift upwards, DRIFT_PER_1000 nats per 1,000 words are subtracted.
+The score is ``sigmoid(SCALE * (llr - drift - OFFSET))``, a number in [0, 1]
+(:func:`document_score`); a text is called spun at ``Config.spin_threshold``.
+The constants were set on a sample of Gutenberg chunks, the US speeches and
+dev article 000 (clean maximum 13.4 nats, spun minimum 48); see
+docs/how-it-decides.md.
+
+The conservative fast checks built on these counts (the quick reject and the
+bound for later passes) are in :mod:`despin.bounds`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from .lexicon import Entry, Lexicon
+from .logistic import sigmoid
+from .tokenize import ASCII_LOWER_WORD_RE, ASCII_WORD_RE, SPINTAX_RE, Tokens, gap_fits, joinable, quote_spans, tokenize
+
+__all__ = [
+    "DRIFT_PER_1000",
+    "GROUP_MAX",
+    "GROUP_MIN",
+    "MIN_WEIGHT",
+    "OFFSET",
+    "SCALE",
+    "SPINTAX_LLR",
+    "SPIN_RATE",
+    "Evidence",
+    "EvidenceIndex",
+    "Form",
+    "FormCounts",
+    "Occurrence",
+    "SpinReport",
+    "count_forms",
+    "counts_as_evidence",
+    "document_score",
+    "evidence_index",
+    "group_rho",
+    "spin_report",
+]
+
+SPIN_RATE = 0.5  # share of an original's occurrences a spinner is assumed to replace
+MIN_WEIGHT = 0.5  # only forms at least this likely to be spinner output count as evidence
+DRIFT_PER_1000 = 2.5  # evidence that clean text accumulates per 1,000 words (subtracted)
+OFFSET = 12.0  # evidence (nats) at which the score is 0.5
+SCALE = 0.3
+PER_FORM_CAP = 4.0  # nats one occurrence of a spun form can contribute
+GROUP_MIN, GROUP_MAX = -3.0, 6.0  # nats one original can contribute in all
+SPINTAX_LLR = 6.0  # nats one spintax leftover contributes
+
+# Per original: the nats one occurrence of a spun form adds (capped), those
+# one occurrence of the original adds (negative), and whether its spun forms
+# are too common in clean text for the original alone to count.
+Occurrence = tuple[float, float, bool]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A spun form found in the text."""
+
+    form: str
+    original: str
+    count: int
+    klass: str
+
+
+@dataclass(frozen=True)
+class SpinReport:
+    """How spun a text looks.
+
+    score
+        In [0, 1]; higher is more spun.
+    spun
+        ``score >= threshold``.
+    threshold
+        The threshold used (``Config.spin_threshold``).
+    words
+        Word tokens in the text.
+    spun_forms
+        Occurrences of lexicon spun forms and spintax found.
+    per_1000_words
+        ``spun_forms`` per 1,000 words.
+    artifacts
+        Occurrences of forms that people hardly ever write ("satellite tv for pc").
+    llr
+        The log-likelihood ratio (spun vs clean) behind the score.
+    evidence
+        The forms found, most frequent first.
+    quotes_spun, names_spun
+        Whether quotations and proper names in this text show spinning, which
+        decides whether ordinary-English words inside them are restored.
+    """
+
+    score: float
+    spun: bool
+    threshold: float
+    words: int
+    spun_forms: int
+    per_1000_words: float
+    artifacts: int
+    llr: float
+    evidence: tuple[Evidence, ...]
+    quotes_spun: bool = True
+    names_spun: bool = True
+
+
+def document_score(llr: float, words: int) -> float:
+    """The spin score of a text of ``words`` words whose evidence is ``llr`` nats."""
+    return sigmoid(SCALE * (llr - DRIFT_PER_1000 * words / 1000.0 - OFFSET))
+
+
+def group_rho(lexicon: Lexicon) -> dict[str, float]:
+    """Per original: the clean-text rate of its spun forms relative to itself.
+
+    An entry's weight w is the prior that the form is spinner output when seen
+    in a spun text: w = r F(o) / (r F(o) + F(f)), so F(f) / F(o) = r (1 - w) / w.
+    """
+    rho: dict[str, float] = {}
+    for e in lexicon.entries:
+        if e.klass == "keep":
+            continue
+        g = e.originals[0].lower()
+        rho[g] = rho.get(g, 0.0) + SPIN_RATE * (1.0 - e.weight) / e.weight
+    return rho
+
+
+def _per_occurrence(R: float) -> tuple[float, float]:
+    """Evidence (nats) one occurrence of a spun form adds (capped), and one
+    occurrence of the original (negative), for an original with rate ``R``."""
+    R = max(R, 1e-6)
+    q_clean = R / (1.0 + R)
+    q_spun = (R + SPIN_RATE) / (1.0 + R)
+    return min(math.log(q_spun / q_clean), PER_FORM_CAP), math.log((1.0 - q_spun) / (1.0 - q_clean))
+
+
+def _llr(nf: Counter[str], no: Counter[str], occurrence: dict[str, Occurrence]) -> float:
+    """The capped evidence summed over originals; ``occurrence`` maps each original
+    to its :data:`Occurrence` values."""
+    total = 0.0
+    for g in set(nf) | set(no):
+        occ = occurrence.get(g)
+        if occ is None:
+            continue
+        per_form, per_orig, common = occ
+        n = nf[g]
+        if common and not n:
+            continue
+        total += min(max(n * per_form + no[g] * per_orig, GROUP_MIN), GROUP_MAX)
+    return total
+
+
+class Form:
+    """A lexicon form as detection counts it."""
+
+    __slots__ = ("artifact", "entry", "group", "spelled")
+
+    def __init__(self, entry: Entry):
+        self.entry = entry
+        self.group = entry.originals[0].lower()
+        self.artifact = entry.klass == "artifact"
+        self.spelled = entry.case_toks if entry.cased else None
+
+
+def counts_as_evidence(e: Entry) -> bool:
+    """Whether detection counts this entry's form: artifacts, and forms with a
+    prior of at least MIN_WEIGHT."""
+    return e.klass == "artifact" or (e.klass == "common" and e.weight >= MIN_WEIGHT)
+
+
+class EvidenceIndex:
+    """The forms detection counts and the originals, indexed for C-level
+    counting. Built once per lexicon (:func:`evidence_index`)."""
+
+    def __init__(self, lexicon: Lexicon):
+        self.rho = group_rho(lexicon)
+        self.max_rho = SPIN_RATE * (1.0 - MIN_WEIGHT) / MIN_WEIGHT
+        self.occurrence: dict[str, Occurrence] = {
+            g: (*_per_occurrence(R), R > self.max_rho) for g, R in self.rho.items()
+        }
+        self.singles: dict[str, list[Form]] = {}
+        self.multis: dict[tuple[str, str], list[Form]] = {}
+        for e in lexicon.entries:
+            if not counts_as_evidence(e):
+                continue
+            if len(e.toks) == 1:
+                self.singles.setdefault(e.toks[0], []).append(Form(e))
+            else:
+                self.multis.setdefault((e.toks[0], e.toks[1]), []).append(Form(e))
+        # Originals count only for groups _llr can use: those with a counted
+        # form, or whose spun forms are rare enough in clean text.
+        relevant = {f.group for fs in (*self.singles.values(), *self.multis.values()) for f in fs}
+        relevant |= {g for g, R in self.rho.items() if R <= self.max_rho}
+        self.orig_singles = {w: g for w, g in lexicon.orig_singles.items() if g in relevant}
+        self.orig_multis = {
+            k: v for k, v in ((k, tuple(x for x in v if x[1] in relevant)) for k, v in lexicon.orig_multis.items()) if v
+        }
+        self.single_keys = frozenset(self.singles) | frozenset(self.orig_singles)
+        self.bigram_keys = frozenset(self.multis) | frozenset(self.orig_multis)
+        self.bigram_firsts = frozenset(k[0] for k in self.bigram_keys)
+
+
+def evidence_index(lexicon: Lexicon) -> EvidenceIndex:
+    """The forms and originals detection counts, indexed (built once per lexicon)."""
+    return lexicon.derived("evidence_index", EvidenceIndex)
+
+
+@dataclass
+class FormCounts:
+    """Counts of spun forms and originals in a text."""
+
+    nf: Counter[str] = field(default_factory=Counter)  # group -> occurrences of its spun forms
+    no: Counter[str] = field(default_factory=Counter)  # group -> occurrences of the original
+    forms: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (form, original, class) -> occurrences
+    artifacts: int = 0
+    names_spun: bool = False
+    words: int = 0
+
+    def add(self, f: Form, n: int) -> None:
+        """``n`` occurrences of the form ``f``."""
+        e = f.entry
+        self.nf[f.group] += n
+        self.forms[(e.spun, e.originals[0], e.klass)] += n
+        if f.artifact:
+            self.artifacts += n
+            if f.spelled is not None or e.name_only:
+                self.names_spun = True
+
+
+def count_forms(text: str, idx: EvidenceIndex, tokens: Tokens | None = None) -> FormCounts:
+    """Count forms and originals: Counter and set operations, plus one pass over
+    the word pairs to place multi-word forms (each checked in full). ``tokens``
+    is ``tokenize(text)`` if already made."""
+    counts = FormCounts()
+    if tokens is None and not text.isascii():
+        tokens = tokenize(text)  # kept: the word-pair check below reads it too
+    # ASCII: the same words three times faster; the cased words only when needed
+    lows = tokens.lows if tokens is not None else ASCII_LOWER_WORD_RE.findall(text.lower())
+    counts.words = len(lows)
+    present = set(lows)
+    _count_single_words(counts, idx, text, tokens, lows, present)
+    if present & idx.bigram_firsts:
+        # Multi-word forms count only where the scan would match them: across
+        # inline whitespace (or their own punctuation), not across a dash, a
+        # full stop or the seam between two quotations.
+        _count_word_pairs(counts, idx, tokens if tokens is not None else tokenize(text))
+    return counts
+
+
+def _count_single_words(
+    counts: FormCounts, idx: EvidenceIndex, text: str, tokens: Tokens | None, lows: list[str], present: set[str]
+) -> None:
+    """Single-word forms and originals, by set operations on the words."""
+    occurrences = Counter(lows)
+    cased: Counter[str] | None = None  # the words with their own case, counted when needed
+    for w in present & idx.single_keys:
+        n = occurrences[w]
+        for f in idx.singles.get(w, ()):
+            m = n
+            if f.spelled is not None:
+                if cased is None:
+                    cased = Counter(tokens.words if tokens is not None else ASCII_WORD_RE.findall(text))
+                spelled, caps = f.spelled[0], f.spelled[0].upper()
+                m = cased[spelled] + (cased[caps] if caps != spelled else 0)
+            if m:
+                counts.add(f, m)
+        g = idx.orig_singles.get(w)
+        if g is not None:
+            counts.no[g] += n
+
+
+def _count_word_pairs(counts: FormCounts, idx: EvidenceIndex, tokens: Tokens) -> None:
+    """Multi-word forms and originals, where their first two words stand."""
+    lows = tokens.lows
+    keys = idx.bigram_keys
+    for i in [k for k, pair in enumerate(pairwise(lows)) if pair in keys]:
+        key = (lows[i], lows[i + 1])
+        for f in idx.multis.get(key, ()):
+            if _form_at(tokens, i, f):
+                counts.add(f, 1)
+        for otoks, g in idx.orig_multis.get(key, ()):
+            n = len(otoks)
+            if tuple(lows[i : i + n]) == otoks and all(joinable(tokens, i + k) for k in range(n - 1)):
+                counts.no[g] += 1
+                break
+
+
+def _form_at(tokens: Tokens, i: int, f: Form) -> bool:
+    """Whether the multi-word form ``f`` stands at token ``i``, as the scan would match it."""
+    e = f.entry
+    n = len(e.toks)
+    if tuple(tokens.lows[i : i + n]) != e.toks or not all(gap_fits(tokens, i + k, e.gaps[k]) for k in range(n - 1)):
+        return False
+    if f.spelled is not None:
+        span = tokens.words[i : i + n]
+        return tuple(span) == f.spelled or all(x.isupper() for x in span)
+    return True
+
+
+def spin_report(text: str, lexicon: Lexicon, threshold: float, tokens: Tokens | None = None) -> SpinReport:
+    """How spun ``text`` looks, from the counts of spun forms and originals;
+    ``threshold`` is ``Config.spin_threshold`` (``tokens``: ``tokenize(text)``,
+    if the caller has it already).
+
+    Quotations are counted apart: their forms add evidence without the
+    originals' counter-evidence (capped separately), and decide whether this
+    text spins its quotations.
+    """
+    idx = evidence_index(lexicon)
+    counts = count_forms(text, idx, tokens)
+    quotes = quote_spans(text) if counts.nf else []
+    nf_out, nf_quote, quoted_words = counts.nf, Counter[str](), 0
+    if quotes:
+        quoted = count_forms("\n".join(text[a:b] for a, b in quotes), idx)
+        nf_quote, quoted_words = quoted.nf, quoted.words
+        nf_out = counts.nf - quoted.nf
+    spintax = len(SPINTAX_RE.findall(text)) if "{" in text else 0
+    llr = _llr(nf_out, counts.no, idx.occurrence) + _llr(nf_quote, Counter(), idx.occurrence) + spintax * SPINTAX_LLR
+    words = counts.words
+    score = document_score(llr, words)
+    forms = counts.forms
+    if spintax:
+        forms = forms + Counter({("{…}", "", "artifact"): spintax})
+    found = sum(forms.values())
+    # most frequent first; ties by form, so the order never depends on the hash seed
+    evidence = tuple(Evidence(f, o, n, k) for (f, o, k), n in sorted(forms.items(), key=lambda x: (-x[1], x[0])))
+    return SpinReport(
+        score=score,
+        spun=score >= threshold,
+        threshold=threshold,
+        words=words,
+        spun_forms=found,
+        per_1000_words=1000.0 * found / words if words else 0.0,
+        artifacts=counts.artifacts + spintax,
+        llr=llr,
+        evidence=evidence,
+        quotes_spun=_quotes_spun(nf_out, nf_quote, words, quoted_words),
+        names_spun=counts.names_spun,
+    )
+
+
+def _quotes_spun(nf_out: Counter[str], nf_quote: Counter[str], words: int, quoted_words: int) -> bool:
+    """Quotations count as spun unless they are long enough to judge and show
+    clearly less spin per word than the rest of the text."""
+    if quoted_words < 20:
+        return True
+    rate_out = sum(nf_out.values()) / max(words - quoted_words, 1)
+    rate_in = sum(nf_quote.values()) / quoted_words
+    return rate_in >= 0.4 * rate_out

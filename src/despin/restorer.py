@@ -1,0 +1,190 @@
+"""The face of the library: :class:`Restorer`, :class:`Restored`, and the
+module-level shortcuts :func:`restore`, :func:`restore_and_explain`,
+:func:`detect` and :func:`restore_batch`.
+
+A Restorer holds a :class:`~despin.config.Config` and the resources it names
+(lexicon, context model), loaded lazily; the work is done by
+:mod:`despin.passes` (passes to a fixed point), :mod:`despin.pipeline`
+(stages 2 to 5) and :mod:`despin.detection`.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import regex
+
+from .bounds import quick_index
+from .config import Config
+from .context import load_model
+from .detection import SpinReport, evidence_index, spin_report
+from .edits import Edit
+from .errors import InputError
+from .lexicon import Lexicon, artifact_lexicon, load_lexicon
+from .passes import restore_passes
+from .score import ContextScorer
+
+__all__ = ["Restored", "Restorer", "detect", "restore", "restore_and_explain", "restore_batch"]
+
+
+class Restored:
+    """The result of :func:`restore_and_explain`: the restored ``text``, the
+    ``edits`` made, and the spin ``report`` of the input (computed on first
+    access when the input was recognised as clean on the fast path)."""
+
+    __slots__ = ("_make_report", "_report", "edits", "text")
+
+    def __init__(self, text: str, edits: tuple[Edit, ...], report: SpinReport | Callable[[], SpinReport]):
+        self.text = text
+        self.edits = edits
+        self._report = report if isinstance(report, SpinReport) else None
+        self._make_report = None if isinstance(report, SpinReport) else report
+
+    @property
+    def report(self) -> SpinReport:
+        if self._report is None:
+            assert self._make_report is not None
+            self._report = self._make_report()
+        return self._report
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.edits)
+
+    def __repr__(self) -> str:
+        return f"Restored(text={self.text!r}, edits={self.edits!r})"
+
+
+def check_text(text: Any) -> str:
+    """``text`` if it is a ``str``; else :class:`~despin.errors.InputError`."""
+    if not isinstance(text, str):
+        raise InputError(f"despin restores text (str), not {type(text).__name__}; decode bytes first")
+    return text
+
+
+class Restorer:
+    """Restores and detects with one configuration.
+
+    Holds the compiled lexicon and context model (loaded lazily, once per
+    process and shared between Restorers with the same files). Immutable, so
+    one instance can be shared across threads; it pickles as its
+    configuration only, so sending it to worker processes is cheap.
+    """
+
+    def __init__(self, config: Config | None = None, **options: Any):
+        base = config if config is not None else Config()
+        self.config: Config = base.replace(**options)
+        self._lock = threading.Lock()
+        self._lexicon: Lexicon | None = None
+        self._model: ContextScorer | None = None
+        self._model_loaded = False
+        pattern = self.config.protect_pattern
+        self._protect_re = regex.compile(pattern) if pattern else None
+
+    # -- pickling: configuration only -------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {"config": self.config}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["config"])  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        return f"Restorer({self.config!r})"
+
+    # -- resources --------------------------------------------------------------------
+    @property
+    def lexicon(self) -> Lexicon:
+        if self._lexicon is None:
+            with self._lock:
+                if self._lexicon is None:
+                    self._lexicon = load_lexicon(self.config.lexicons, self.config.bundled_lexicon)
+        return self._lexicon
+
+    @property
+    def model(self) -> ContextScorer | None:
+        """The context model (None with ``context=False``), loaded on first use."""
+        if not self._model_loaded:
+            with self._lock:
+                if not self._model_loaded:
+                    if self.config.context:
+                        self._model = load_model(self.config.model_path)
+                    self._model_loaded = True
+        return self._model
+
+    @property
+    def protect_re(self) -> regex.Pattern[str] | None:
+        """The compiled ``protect_pattern`` (None without one)."""
+        return self._protect_re
+
+    def prepare(self, detect_only: bool = False) -> Restorer:
+        """Load the lexicon (and, unless ``detect_only``, the context model) and
+        build the indexes that detection and restoring use, now rather than on
+        the first text. Call it before forking worker processes, so that they
+        inherit this work instead of each repeating it. Returns ``self``."""
+        evidence_index(self.lexicon)
+        if not detect_only:
+            quick_index(self.lexicon)
+            artifact_lexicon(self.lexicon)
+            self.model  # noqa: B018
+        return self
+
+    # -- operations -------------------------------------------------------------------
+    def detect(self, text: str) -> SpinReport:
+        """How spun ``text`` looks (score, verdict, evidence)."""
+        text = check_text(text)
+        return spin_report(text, self.lexicon, self.config.spin_threshold)
+
+    def restore_and_explain(self, text: str) -> Restored:
+        """Restore ``text`` and list every edit with its span, confidence and reason."""
+        text = check_text(text)
+        restored, edits, report = restore_passes(self, text)
+        if report is None:
+            return Restored(restored, tuple(edits), lambda: self.detect(text))
+        return Restored(restored, tuple(edits), report)
+
+    def restore(self, text: str) -> str:
+        """The restored text."""
+        return self.restore_and_explain(text).text
+
+    def restore_batch(self, texts: Iterable[str]) -> list[str]:
+        """Restore each text of a list (or any iterable), in order."""
+        return [self.restore(t) for t in texts]
+
+
+# -- module-level shortcuts: one Restorer per configuration ------------------------------
+
+
+@functools.lru_cache(maxsize=32)
+def _restorer(config: Config) -> Restorer:
+    return Restorer(config)
+
+
+_DEFAULT = Config()
+
+
+def restorer_for(**options: Any) -> Restorer:
+    """The shared Restorer for these options (what the shortcuts below use)."""
+    return _restorer(_DEFAULT.replace(**options))
+
+
+def restore(text: str, **options: Any) -> str:
+    """Restore spun ``text`` to its original wording. Options are :class:`Config` fields."""
+    return restorer_for(**options).restore(text)
+
+
+def restore_and_explain(text: str, **options: Any) -> Restored:
+    """Like :func:`restore`, and list every edit (span, before, after, confidence, reason)."""
+    return restorer_for(**options).restore_and_explain(text)
+
+
+def detect(text: str, **options: Any) -> SpinReport:
+    """Score how spun ``text`` looks; ``.spun`` is the verdict at ``spin_threshold``."""
+    return restorer_for(**options).detect(text)
+
+
+def restore_batch(texts: Iterable[str], **options: Any) -> list[str]:
+    """Restore a batch of texts with one configuration (for pipeline engines)."""
+    return restorer_for(**options).restore_batch(texts)
