@@ -292,12 +292,12 @@ def test_detect_csv_and_threshold(cli, tmp_path, lexicon, capsys):
     spun, clean = expected_score(lexicon, SPUN), expected_score(lexicon, CLEAN)
     assert clean < spun
     between = f"{(spun + clean) / 2:.4f}"
-    assert cli("detect", "a.txt", "b.txt", "--format", "csv", "--threshold", between) == 0
+    assert cli("detect", "a.txt", "b.txt", "--format", "csv", "--spin-threshold", between) == 0
     rows = capsys.readouterr().out.splitlines()
     assert rows[0] == "path,line,id,status,score,spun,words,spun_forms,per_1000_words,artifacts,error"
     assert rows[1].startswith(f"a.txt,,,spun,{round(spun, 4)},True,")
     assert rows[2].startswith(f"b.txt,,,clean,{round(clean, 4)},False,")
-    assert cli("detect", "a.txt", "--format", "csv", "--threshold", "1") == 0
+    assert cli("detect", "a.txt", "--format", "csv", "--spin-threshold", "1") == 0
     assert ",clean," in capsys.readouterr().out
 
 
@@ -314,16 +314,16 @@ def test_detect_jsonl_format_over_jsonl_input(cli, tmp_path, capsys):
 def test_detect_check_exit_codes(cli, tmp_path):
     write(tmp_path / "a.txt", SPUN)
     write(tmp_path / "b.txt", CLEAN)
-    assert cli("detect", "b.txt", "--check", "--threshold", "0.04") == 0
-    assert cli("detect", "a.txt", "b.txt", "--check", "--threshold", "0.04") == 1
-    assert cli("detect", "a.txt", "b.txt", "--check", "--threshold", "0.99") == 0
+    assert cli("detect", "b.txt", "--check", "--spin-threshold", "0.04") == 0
+    assert cli("detect", "a.txt", "b.txt", "--check", "--spin-threshold", "0.04") == 1
+    assert cli("detect", "a.txt", "b.txt", "--check", "--spin-threshold", "0.99") == 0
     write(tmp_path / "c.bin", b"\0\1")
-    assert cli("detect", "b.txt", "c.bin", "--check", "--threshold", "0.99") == 3  # not sure it's clean
+    assert cli("detect", "b.txt", "c.bin", "--check", "--spin-threshold", "0.99") == 3  # not sure it's clean
 
 
 def test_detect_subprocess_check(tmp_path, lexicon):
     write(tmp_path / "a.txt", SPUN)
-    proc = run_module(["detect", "a.txt", "--check", "--threshold", "0.04", *lex_args(lexicon)], tmp_path)
+    proc = run_module(["detect", "a.txt", "--check", "--spin-threshold", "0.04", *lex_args(lexicon)], tmp_path)
     assert proc.returncode == 1, proc.stderr
     assert b" spun " in proc.stdout
     proc = run_module(["detect", "-", "--check", *lex_args(lexicon), "--format", "csv"], tmp_path, CLEAN.encode())
@@ -375,14 +375,23 @@ def test_options_map_to_config():
     assert cfg.bundled_lexicon is False and cfg.threshold == 0.7 and cfg.spin_threshold == 0.3
     assert cfg.lexicons == (os.path.abspath("l.tsv"),) and cfg.context is False
     assert _batch_options(args).jobs == (os.cpu_count() or 1)
+    args = build_parser().parse_args(["detect", "x", "--spin-threshold", "0.8"])
+    assert _config(args).spin_threshold == 0.8 and _config(args).threshold == 0.5
+
+
+def test_detect_threshold_is_a_deprecated_spelling_of_spin_threshold(capsys):
+    from despin.cli import _config
+
     args = build_parser().parse_args(["detect", "x", "--threshold", "0.8"])
     assert _config(args).spin_threshold == 0.8 and _config(args).threshold == 0.5
+    assert "--threshold is deprecated here; use --spin-threshold" in capsys.readouterr().err
 
 
 def test_help_and_bad_options_return_codes(capsys):
     assert main(["restore", "--help"]) == 0
     assert "--in-place" in capsys.readouterr().out
     assert main(["restore"]) == 2
+    assert main(["detect", "x", "--spin-threshold", "2"]) == 2
     assert main(["detect", "x", "--threshold", "2"]) == 2
     assert main(["restore", "x", "--jobs", "0"]) == 2
     assert main(["restore", "x", "--errors", "bogus"]) == 2

@@ -17,7 +17,7 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from . import __version__
@@ -33,7 +33,7 @@ from .batch import (
     run_detect,
     run_restore,
 )
-from .config import Config
+from .config import OPTIONS, PROTECT_KINDS, Config, Option
 from .errors import DespinError
 
 if TYPE_CHECKING:  # evaluate is imported only by the eval command
@@ -49,24 +49,24 @@ _EXIT_CODES = """exit codes: 0 success; 1 detect --check found a spun document; 
 
 # -- configuration ---------------------------------------------------------------------------
 
+# Options whose command-line value is not yet the Config value.
+_TO_CONFIG: dict[str, Callable[[Any], Any]] = {
+    "lexicons": lambda paths: tuple(os.path.abspath(p) for p in paths),  # workers may run elsewhere
+    "protect": frozenset,
+    "model_path": os.path.abspath,
+}
+
 
 def _config(args: argparse.Namespace) -> Config:
-    """The Config named by the options present on this subcommand."""
+    """The Config named by the options present on this subcommand (each
+    option's flag stores into the option's own name)."""
     options: dict[str, Any] = {}
-    if getattr(args, "threshold", None) is not None:
-        options["threshold"] = args.threshold
-    if getattr(args, "spin_threshold", None) is not None:
-        options["spin_threshold"] = args.spin_threshold
-    if getattr(args, "lexicon", None):
-        options["lexicons"] = tuple(os.path.abspath(p) for p in args.lexicon)  # workers may run elsewhere
-    if getattr(args, "no_bundled_lexicon", False):
-        options["bundled_lexicon"] = False
-    if getattr(args, "protect", None):
-        options["protect"] = frozenset(args.protect)
-    if getattr(args, "no_context", False):
-        options["context"] = False
-    if getattr(args, "model", None):
-        options["model_path"] = os.path.abspath(args.model)
+    for o in OPTIONS:
+        value = getattr(args, o.name, None)
+        if value is None or value == "":
+            continue
+        convert = _TO_CONFIG.get(o.name)
+        options[o.name] = convert(value) if convert is not None else value
     return Config().replace(**options)
 
 
@@ -272,7 +272,8 @@ def cmd_build_model(args: argparse.Namespace) -> int:
                         exclude.add(str(json.loads(line)["id"]))
                     except (ValueError, KeyError):
                         exclude.add(line.strip())
-    lex = load_lexicon(tuple(args.lexicon or ()), not args.no_bundled_lexicon)
+    cfg = _config(args)
+    lex = load_lexicon(cfg.lexicons, cfg.bundled_lexicon)
     summary = build_model(args.inputs, args.output, lex, args.field, exclude, args.min_count, args.quiet)
     for line in summary.lines():
         print(line, file=sys.stderr)
@@ -302,18 +303,46 @@ def _positive_int(value: str) -> int:
     return n
 
 
+_OPTION = {o.name: o for o in OPTIONS}
+
+
+def _add_option(p: argparse.ArgumentParser | argparse._ArgumentGroup, name: str, help: str | None = None,
+                **kwargs: Any) -> None:
+    """The flag of the Config option ``name``, storing into ``name``; its help
+    (and default) come from the option table in config.py."""
+    o: Option = _OPTION[name]
+    assert o.flag is not None, name
+    if help is None:
+        help = o.flag_doc or o.doc
+        if o.default not in (None, (), frozenset()) and not isinstance(o.default, bool):
+            help = f"{help.rstrip('.')} (default {o.default})"
+    p.add_argument(o.flag, dest=name, help=help, **kwargs)
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old spelling of a flag: works as the new one, with a note on stderr."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, new: str, **kwargs: Any):
+        self.new = new
+        super().__init__(option_strings, dest, help=f"deprecated spelling of {new}", **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(f"despin: {option_string} is deprecated here; use {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
 def _add_lexicon_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lexicon", action="append", metavar="TSV", help="extra lexicon file (repeatable)")
-    p.add_argument("--no-bundled-lexicon", action="store_true",
-                   help="do not load the lexicon shipped with despin (use only --lexicon files)")
+    _add_option(p, "lexicons", action="append", metavar="TSV")
+    _add_option(p, "bundled_lexicon", action="store_const", const=False)
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threshold", type=_unit_float, help="minimum confidence of an edit, 0-1 (default 0.5)")
+    _add_option(p, "threshold", type=_unit_float)
     _add_lexicon_options(p)
-    p.add_argument("--protect", action="append", choices=["quotes", "names"], help="never edit these spans")
-    p.add_argument("--no-context", action="store_true", help="do not use the context model")
-    p.add_argument("--model", metavar="FILE", help="context model built with 'despin build-model'")
+    _add_option(p, "protect", action="append", choices=sorted(PROTECT_KINDS))
+    _add_option(p, "context", action="store_const", const=False)
+    _add_option(p, "model_path", metavar="FILE")
 
 
 def _add_input_options(p: argparse.ArgumentParser) -> None:
@@ -364,16 +393,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(r)
     _add_run_options(r)
     _add_common(r)
-    r.add_argument("--spin-threshold", type=_unit_float,
-                   help="document spin score from which ordinary words are restored (default 0.5)")
+    _add_option(r, "spin_threshold", type=_unit_float)
     r.set_defaults(func=cmd_restore)
 
     d = sub.add_parser("detect", help="score how spun texts look", epilog=_EXIT_CODES,
                        description="A spin score per document (file, stdin, or JSONL line).")
     d.add_argument("paths", nargs="+", metavar="PATH", help="files, folders, or - for stdin")
     d.add_argument("--format", choices=["table", "csv", "jsonl"], default="table", help="output format")
-    d.add_argument("--threshold", dest="spin_threshold", type=_unit_float,
-                   help="document spin score at and above which a document is spun (default 0.5)")
+    _add_option(d, "spin_threshold", type=_unit_float)
+    d.add_argument("--threshold", dest="spin_threshold", type=_unit_float, action=_DeprecatedAlias,
+                   new="--spin-threshold")
     d.add_argument("--check", action="store_true", help="exit 1 if any document is spun, 0 if none")
     _add_input_options(d)
     _add_run_options(d)
@@ -394,10 +423,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--field", default="text", help="JSONL field holding the text")
     b.add_argument("--exclude-ids", action="append", metavar="JSONL", help="skip documents whose id is listed")
     b.add_argument("--min-count", type=int, default=2)
-    b.add_argument("--lexicon", action="append", metavar="TSV",
-                   help="also count the units of this lexicon file (repeatable)")
-    b.add_argument("--no-bundled-lexicon", action="store_true",
-                   help="count only the units of the --lexicon files")
+    _add_option(b, "lexicons", action="append", metavar="TSV",
+                help="also count the units of this lexicon file (repeatable)")
+    _add_option(b, "bundled_lexicon", action="store_const", const=False,
+                help="count only the units of the --lexicon files")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_build_model)
     return p

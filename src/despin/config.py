@@ -1,8 +1,14 @@
-"""The one configuration object.
+"""Every option, in one place.
 
 :class:`Config` is frozen; every entry point takes keyword overrides and
 builds a new Config with :meth:`Config.replace`, so unknown options raise
 :class:`~despin.errors.ConfigError` in one place instead of being ignored.
+
+Each field carries its documentation and its command-line flag
+(:func:`option`); :data:`OPTIONS` lists them with their defaults. The class
+docstring, the ``despin`` command's flags and help, and the tests that hold
+the README's tables to them all read that table, so a default or a
+description is written once, here.
 """
 
 from __future__ import annotations
@@ -14,95 +20,80 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["Config", "PROTECT_KINDS"]
+__all__ = ["OPTIONS", "PROTECT_KINDS", "Config", "Option"]
 
 #: Kinds of span that can be protected from edits by name.
 PROTECT_KINDS = frozenset({"quotes", "names"})
 
 
 @dataclass(frozen=True)
-class Config:
-    """Settings for restoring and detecting.
+class Option:
+    """One option of :class:`Config`, as documentation and the command line see it.
 
-    threshold
-        How sure an edit must be, in [0, 1]; edits with a lower confidence are
-        not made. Higher means fewer, safer edits.
-    lexicons
-        Extra lexicon files (same TSV format as the bundled ones), loaded after
-        the bundled lexicon. A spun form listed in a user file replaces the
-        bundled entry for it; class ``keep`` switches a form off.
-    bundled_lexicon
-        Whether to load the lexicon shipped with despin.
-    protect
-        Spans never to edit: any of ``"quotes"`` (text between quotation
-        marks) and ``"names"`` (runs of capitalised words, except known
-        spinner artifacts such as "Chilly Conflict").
-    protect_pattern
-        A regular expression (``regex`` syntax); text it matches is never edited.
-    context
-        Whether to use the bundled context model (n-gram statistics) when
-        scoring words that are also ordinary English.
-    model_path
-        A context model built with ``despin build-model``, used instead of the
-        bundled one.
-    numerals
-        Whether to spell out the digits 1-9 that spinners write for "one" to
-        "nine" (only in documents detected as spun).
-    spin_threshold
-        The document spin score at and above which :func:`despin.detect`
-        calls a text spun. Ordinary-English words are restored only in such
-        documents.
+    ``flag`` is its command-line flag (None: Python only); ``flag_doc`` the
+    flag's help where it differs from ``doc`` (a ``--no-`` switch, a
+    repeatable file).
     """
 
-    threshold: float = 0.5
-    lexicons: tuple[str, ...] = ()
-    bundled_lexicon: bool = True
-    protect: frozenset[str] = field(default_factory=frozenset)
-    protect_pattern: str | None = None
-    context: bool = True
-    model_path: str | None = None
-    numerals: bool = True
-    spin_threshold: float = 0.5
+    name: str
+    type: str
+    default: Any
+    doc: str
+    flag: str | None = None
+    flag_doc: str | None = None
+
+
+def option(default: Any, doc: str, flag: str | None = None, flag_doc: str | None = None) -> Any:
+    """A field of :class:`Config` with its documentation and command-line flag."""
+    return field(default=default, metadata={"doc": doc, "flag": flag, "flag_doc": flag_doc})
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings for restoring and detecting (the options are listed below)."""
+
+    threshold: float = option(
+        0.5, "How sure an edit must be, in [0, 1]: edits with a lower confidence are not made. "
+        "Higher means fewer, safer edits.", "--threshold")
+    lexicons: tuple[str, ...] = option(
+        (), "Extra lexicon files (the bundled TSV format), loaded after the bundled lexicon. A spun form "
+        "listed in a user file replaces the bundled entry for it; class `keep` switches a form off.",
+        "--lexicon", "An extra lexicon file (repeatable); its entries add to or override the bundled ones.")
+    bundled_lexicon: bool = option(
+        True, "Whether to load the lexicon shipped with despin.",
+        "--no-bundled-lexicon", "Do not load the lexicon shipped with despin (use only --lexicon files).")
+    protect: frozenset[str] = option(
+        frozenset(), 'Spans never to edit: any of "quotes" (text between quotation marks) and "names" '
+        '(runs of capitalised words, except known spinner artifacts such as "Chilly Conflict").',
+        "--protect", "Never edit these spans (repeatable): quotes, names.")
+    protect_pattern: str | None = option(
+        None, "A regular expression (`regex` syntax); text it matches is never edited.")
+    context: bool = option(
+        True, "Whether to use the context model (n-gram statistics) when scoring words that are also "
+        "ordinary English.", "--no-context", "Do not use the context model.")
+    model_path: str | None = option(
+        None, "A context model built with `despin build-model`, used instead of the bundled one.", "--model")
+    numerals: bool = option(
+        True, 'Whether to spell out the digits 1-9 that spinners write for "one" to "nine" '
+        "(only in documents detected as spun).")
+    spin_threshold: float = option(
+        0.5, "The document spin score at and above which a text is called spun; ordinary-English words "
+        "are restored only in such texts.", "--spin-threshold")
 
     def __post_init__(self) -> None:
         _check_unit("threshold", self.threshold)
         _check_unit("spin_threshold", self.spin_threshold)
-        if isinstance(self.lexicons, (str, os.PathLike)):
-            object.__setattr__(self, "lexicons", (self.lexicons,))
-        try:
-            lexicons = tuple(os.fspath(p) for p in self.lexicons)
-        except TypeError as exc:
-            raise ConfigError(f"lexicons must be a list of paths, got {self.lexicons!r}") from exc
-        object.__setattr__(self, "lexicons", lexicons)
-        protect = self.protect
-        if isinstance(protect, str):
-            protect = (protect,)
-        try:
-            protect = frozenset(protect)
-        except TypeError as exc:
-            raise ConfigError(f"protect must be a set of names, got {self.protect!r}") from exc
-        unknown = protect - PROTECT_KINDS
-        if unknown:
-            raise ConfigError(
-                f"unknown protect kind(s) {sorted(unknown)}; choose from {sorted(PROTECT_KINDS)}"
-            )
-        object.__setattr__(self, "protect", protect)
+        object.__setattr__(self, "lexicons", _paths(self.lexicons))
+        object.__setattr__(self, "protect", _protect_kinds(self.protect))
         if self.protect_pattern is not None:
-            import regex
-
-            if not isinstance(self.protect_pattern, str):
-                raise ConfigError("protect_pattern must be a string")
-            try:
-                regex.compile(self.protect_pattern)
-            except regex.error as exc:
-                raise ConfigError(f"protect_pattern is not a valid regex: {exc}") from exc
+            _check_pattern(self.protect_pattern)
         if self.model_path is not None:
             object.__setattr__(self, "model_path", os.fspath(self.model_path))
         for name in ("bundled_lexicon", "context", "numerals"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
 
-    def replace(self, **options: Any) -> "Config":
+    def replace(self, **options: Any) -> Config:
         """A copy with some options changed; unknown option names raise ConfigError."""
         if not options:
             return self
@@ -115,6 +106,50 @@ class Config:
         return dataclasses.replace(self, **options)
 
 
+#: Every option of :class:`Config`, in order, with its default and documentation.
+OPTIONS: tuple[Option, ...] = tuple(
+    Option(f.name, str(f.type), f.default, f.metadata["doc"], f.metadata["flag"], f.metadata["flag_doc"])
+    for f in dataclasses.fields(Config)
+)
+
+Config.__doc__ = (Config.__doc__ or "") + "\n\n" + "\n".join(
+    f"    {o.name}\n        {o.doc} Default: {o.default!r}." for o in OPTIONS
+)
+
+
 def _check_unit(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
         raise ConfigError(f"{name} must be a number in [0, 1], got {value!r}")
+
+
+def _paths(lexicons: Any) -> tuple[str, ...]:
+    if isinstance(lexicons, (str, os.PathLike)):
+        lexicons = (lexicons,)
+    try:
+        return tuple(os.fspath(p) for p in lexicons)
+    except TypeError as exc:
+        raise ConfigError(f"lexicons must be a list of paths, got {lexicons!r}") from exc
+
+
+def _protect_kinds(protect: Any) -> frozenset[str]:
+    if isinstance(protect, str):
+        protect = (protect,)
+    try:
+        kinds = frozenset(protect)
+    except TypeError as exc:
+        raise ConfigError(f"protect must be a set of names, got {protect!r}") from exc
+    unknown = kinds - PROTECT_KINDS
+    if unknown:
+        raise ConfigError(f"unknown protect kind(s) {sorted(unknown)}; choose from {sorted(PROTECT_KINDS)}")
+    return kinds
+
+
+def _check_pattern(pattern: Any) -> None:
+    import regex
+
+    if not isinstance(pattern, str):
+        raise ConfigError("protect_pattern must be a string")
+    try:
+        regex.compile(pattern)
+    except regex.error as exc:
+        raise ConfigError(f"protect_pattern is not a valid regex: {exc}") from exc
