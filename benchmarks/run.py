@@ -34,19 +34,18 @@ sys.path.insert(0, str(HERE))
 import ftfy  # noqa: E402
 
 import despin  # noqa: E402
+from despin.corpus import read_corpus  # noqa: E402
 from spinner import spin  # noqa: E402
 
 
 def load_news(corpus: Path, limit_bytes: int) -> list[str]:
     docs, size = [], 0
-    for name in ("news_reuters21578.jsonl", "news_abc2006.jsonl"):
-        with open(corpus / name, encoding="utf-8") as fh:
-            for line in fh:
-                text = json.loads(line)["text"]
-                docs.append(text)
-                size += len(text.encode())
-                if size >= limit_bytes:
-                    return docs
+    names = ("news_reuters21578.jsonl", "news_abc2006.jsonl")
+    for doc in read_corpus([str(corpus / name) for name in names], strict=True):
+        docs.append(doc.text)
+        size += len(doc.text.encode())
+        if size >= limit_bytes:
+            break
     return docs
 
 

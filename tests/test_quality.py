@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import despin
-from despin.evaluate import combine_pairs, evaluate_clean, evaluate_pair, read_clean
+from despin.corpus import read_corpus
+from despin.evaluate import combine_pairs, evaluate_clean, evaluate_pair
 
 DEV = Path(__file__).parent / "data" / "dev"
 CLEAN = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "clean_en"
@@ -89,7 +90,7 @@ needs_clean = pytest.mark.skipif(not CLEAN.is_dir(), reason="../shared/corpus/cl
     [("donoharm_news_sample.jsonl", 0.2), ("pd_us_speeches.jsonl", 0.2)],
 )
 def test_do_no_harm_on_clean_news(r, file, limit):
-    res = evaluate_clean(r, read_clean(str(CLEAN / file)), file)
+    res = evaluate_clean(r, read_corpus([str(CLEAN / file)], strict=True), file)
     assert res.documents > 100
     assert res.edits_per_1000 <= limit, res.examples[:10]
 

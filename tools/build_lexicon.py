@@ -38,6 +38,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 from wordfreq import zipf_frequency  # noqa: E402
 
 from despin.context import load_model  # noqa: E402
+from despin.corpus import read_ids  # noqa: E402
 from despin.lexicon import Entry, Lexicon, parse_spun_form  # noqa: E402
 from despin.model_build import build_model  # noqa: E402
 from despin.tokenize import WORD_RE  # noqa: E402
@@ -119,10 +120,7 @@ def main(argv=None) -> int:
                                  tuple(o.strip() for o in orig.split("|")), "common", 0.5, frozenset(), f"{name}:{k}",
                                  spun != spun.lower()))
     lex = Lexicon(entries)
-    holdout = set()
-    with open(os.path.join(args.corpus, HOLDOUT), encoding="utf-8") as fh:
-        for line in fh:
-            holdout.add(str(json.loads(line)["id"]))
+    holdout = read_ids(os.path.join(args.corpus, HOLDOUT))
     tmp = tempfile.mkdtemp()
     counts = {}
     for label, files in (("news", NEWS), ("all", ALL)):

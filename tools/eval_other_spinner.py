@@ -25,6 +25,7 @@ import regex
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import despin  # noqa: E402
+from despin.corpus import read_corpus, read_ids  # noqa: E402
 from despin.evaluate import combine_pairs, evaluate_pair  # noqa: E402
 
 _STOP = frozenset(
@@ -71,18 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, default=0.3)
     ap.add_argument("--min-words", type=int, default=250)
     args = ap.parse_args(argv)
-    skip = set()
-    if args.exclude_ids:
-        with open(args.exclude_ids, encoding="utf-8") as fh:
-            skip = {json.loads(line)["id"] for line in fh}
+    skip = read_ids(args.exclude_ids) if args.exclude_ids else set()
     docs = []
-    with open(args.news, encoding="utf-8") as fh:
-        for line in fh:
-            d = json.loads(line)
-            if d["id"] not in skip and len(d["text"].split()) >= args.min_words:
-                docs.append(d["text"])
-                if len(docs) >= args.docs:
-                    break
+    for d in read_corpus([args.news], exclude_ids=skip, strict=True):
+        if len(d.text.split()) >= args.min_words:
+            docs.append(d.text)
+            if len(docs) >= args.docs:
+                break
     senses = load_synonyms(args.thesaurus)
     r = despin.Restorer()
     results, detected = [], 0

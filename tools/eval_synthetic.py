@@ -17,7 +17,6 @@ only the first), so restoring must choose among them.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -26,6 +25,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import despin  # noqa: E402
+from despin.corpus import read_corpus  # noqa: E402
 from despin.evaluate import combine_pairs, evaluate_pair  # noqa: E402
 from spinner import spin  # noqa: E402
 
@@ -40,12 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-words", type=int, default=250)
     ap.add_argument("--threshold", type=float, default=0.5, help="minimum confidence of an edit (default 0.5)")
     args = ap.parse_args(argv)
-    docs = []
-    with open(args.news, encoding="utf-8") as fh:
-        for line in fh:
-            text = json.loads(line)["text"]
-            if len(text.split()) >= args.min_words:
-                docs.append(text)
+    docs = [d.text for d in read_corpus([args.news], strict=True) if len(d.text.split()) >= args.min_words]
     docs = docs[args.skip : args.skip + args.docs]
     r = despin.Restorer(threshold=args.threshold)
     spin_all = args.originals == "all"

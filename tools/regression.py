@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -55,6 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import despin  # noqa: E402
+from despin.corpus import read_corpus  # noqa: E402
 from spinner import spin  # noqa: E402
 
 TEST_LEXICON = str(ROOT / "tests" / "data" / "test_lexicon.tsv")
@@ -86,14 +88,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def _jsonl_texts(path: Path, limit: int | None = None) -> list[str]:
-    texts = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                texts.append(json.loads(line)["text"])
-                if limit is not None and len(texts) >= limit:
-                    break
-    return texts
+    return [d.text for d in itertools.islice(read_corpus([str(path)], strict=True), limit)]
 
 
 def _random_texts(n: int, seed: int) -> list[str]:

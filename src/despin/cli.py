@@ -227,7 +227,8 @@ def _pair_row(res: PairResult) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import combine_pairs, evaluate_clean, evaluate_pair, find_pairs, read_clean
+    from .corpus import read_corpus
+    from .evaluate import combine_pairs, evaluate_clean, evaluate_pair, find_pairs
 
     r = _restorer(args)
     status = 0
@@ -247,7 +248,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if len(results) > 1:
             print(_pair_row(combine_pairs(results, "all")))
     for path in args.clean or ():
-        clean = evaluate_clean(r, read_clean(path, args.field), os.path.basename(path))
+        clean = evaluate_clean(r, read_corpus([path], args.field, strict=True), os.path.basename(path))
         print(
             f"clean {clean.name}: {clean.documents} docs, {clean.words} words, {clean.edits} edits "
             f"({clean.edits_per_1000:.3f} per 1,000 words), {clean.changed_documents} docs changed, "
@@ -260,18 +261,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_build_model(args: argparse.Namespace) -> int:
+    from .corpus import read_ids
     from .lexicon import load_lexicon
     from .model_build import build_model
 
     exclude: set[str] = set()
     for path in args.exclude_ids or ():
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    try:
-                        exclude.add(str(json.loads(line)["id"]))
-                    except (ValueError, KeyError):
-                        exclude.add(line.strip())
+        exclude |= read_ids(path)
     cfg = _config(args)
     lex = load_lexicon(cfg.lexicons, cfg.bundled_lexicon)
     summary = build_model(args.inputs, args.output, lex, args.field, exclude, args.min_count, args.quiet)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import difflib
 import glob
-import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from rapidfuzz.distance import Levenshtein
 
+from .corpus import Document
 from .restorer import Restorer
 
 __all__ = ["PairResult", "CleanResult", "evaluate_pair", "evaluate_clean", "combine_pairs", "find_pairs", "wer"]
@@ -127,10 +127,10 @@ def evaluate_pair(restorer: Restorer, spun: str, gold: str, name: str = "") -> P
     return result
 
 
-def evaluate_clean(restorer: Restorer, docs: Iterable[tuple[str, str]], name: str = "") -> CleanResult:
-    """Restore clean documents ((id, text) pairs) and count what changed."""
+def evaluate_clean(restorer: Restorer, docs: Iterable[Document], name: str = "") -> CleanResult:
+    """Restore clean documents (see :func:`despin.corpus.read_corpus`) and count what changed."""
     r = CleanResult(name, 0, 0, 0, 0, 0, 0.0)
-    for doc_id, text in docs:
+    for doc_id, text in ((d.id, d.text) for d in docs):
         res = restorer.restore_and_explain(text)
         r.documents += 1
         r.words += len(text.split())
@@ -142,19 +142,6 @@ def evaluate_clean(restorer: Restorer, docs: Iterable[tuple[str, str]], name: st
             if len(r.examples) < 50:
                 r.examples.append((doc_id, f"{e.before} -> {e.after} ({e.confidence:.2f})"))
     return r
-
-
-def read_clean(path: str, field_name: str = "text") -> Iterable[tuple[str, str]]:
-    """(id, text) pairs of a JSONL file or a plain text file."""
-    if path.endswith((".jsonl", ".ndjson")):
-        with open(path, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if line.strip():
-                    obj = json.loads(line)
-                    yield str(obj.get("id", n)), obj[field_name]
-    else:
-        with open(path, encoding="utf-8") as fh:
-            yield os.path.basename(path), fh.read()
 
 
 def find_pairs(folder: str) -> list[tuple[str, str, str]]:

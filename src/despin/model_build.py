@@ -1,7 +1,8 @@
 """Build a context model from a clean corpus (``despin build-model``).
 
 Input files are plain text (one document per file) or JSON Lines with the
-text in a field (``.jsonl``/``.jsonl.gz`` or ``--jsonl``). The units counted
+text in a field (``.jsonl``, ``.jsonl.gz``, ``.ndjson``), read by
+:func:`despin.corpus.read_corpus`. The units counted
 are the lexicon's spun forms and originals, so a model built with one lexicon
 gives no context evidence for units added later (they score 0, not "never
 seen").
@@ -9,23 +10,20 @@ seen").
 
 from __future__ import annotations
 
-import gzip
-import io
-import json
 import os
 import sys
 import time
 from array import array
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
 
 from .context import BOUNDARY, key_hash, left_key, right_key, write_model
-from .errors import DespinError
+from .corpus import read_corpus
 from .lexicon import Lexicon
 from .tokenize import WORD_RE
 
-__all__ = ["BuildSummary", "build_model", "iter_corpus", "lexicon_units"]
+__all__ = ["BuildSummary", "build_model", "lexicon_units"]
 
 
 @dataclass
@@ -64,56 +62,6 @@ def lexicon_units(lexicon: Lexicon) -> set[str]:
     return units
 
 
-def _open_text(path: str) -> io.TextIOBase:
-    if path.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
-
-
-def iter_corpus(
-    paths: Iterable[str], field_name: str = "text", exclude_ids: set[str] | None = None,
-    summary: BuildSummary | None = None,
-) -> Iterator[str]:
-    """Texts of the corpus files: JSONL (by extension) or plain text files; folders recurse."""
-    for path in paths:
-        if os.path.isdir(path):
-            files = sorted(
-                os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs if not f.startswith(".")
-            )
-            yield from iter_corpus(files, field_name, exclude_ids, summary)
-            continue
-        jsonl = path.endswith((".jsonl", ".jsonl.gz", ".ndjson"))
-        try:
-            fh = _open_text(path)
-        except OSError as exc:
-            raise DespinError(f"{path}: cannot read ({exc.strerror})") from None
-        with fh:
-            if not jsonl:
-                if summary is not None:
-                    summary.documents += 1
-                yield fh.read()
-                continue
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                    text = obj[field_name]
-                    if not isinstance(text, str):
-                        raise TypeError
-                except (ValueError, KeyError, TypeError):
-                    if summary is not None:
-                        summary.skipped += 1
-                    continue
-                if exclude_ids and str(obj.get("id")) in exclude_ids:
-                    if summary is not None:
-                        summary.skipped += 1
-                    continue
-                if summary is not None:
-                    summary.documents += 1
-                yield text
-
-
 def _progress(total_bytes: int | None, quiet: bool):
     if quiet or not sys.stderr.isatty():
         return None
@@ -146,7 +94,8 @@ def build_model(
     pairs: Counter = Counter()
     unit_c: Counter = Counter()
     bar = _progress(None, quiet)
-    for text in iter_corpus(paths, field_name, exclude_ids, summary):
+    for doc in read_corpus(paths, field_name, exclude_ids, summary):
+        text = doc.text
         for para in text.split("\n\n"):
             toks = WORD_RE.findall(para.lower())
             n = len(toks)
