@@ -54,7 +54,9 @@ DEFAULT_PIECES = [
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(DEFAULT_PIECES), max_size=400).map(" ".join), st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]))
+@given(
+    st.lists(st.sampled_from(DEFAULT_PIECES), max_size=400).map(" ".join), st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0])
+)
 @example("navy - assist", 0.1)  # a dash between the words of a form (found by hypothesis)
 @example("in response -- to --navy assist", 0.1)  # doubled and outer hyphens
 @example("the", 0.0)  # at spin threshold 0 every text is spun, even one without a spun form
@@ -198,7 +200,8 @@ def test_stays_unspun_says_so_for_a_long_clean_text_and_not_for_a_short_one():
     )
     assert after is not None and after.llr > bound.llr and after.words < bound.words
     spun = "\n\n".join(["The officers mentioned the navy in response to it."] * 20)
-    assert spin_report(spun, SMALL.lexicon, SPIN_THRESHOLD).spun and UnspunBound.of(spin_report(spun, SMALL.lexicon, SPIN_THRESHOLD)) is None
+    report = spin_report(spun, SMALL.lexicon, SPIN_THRESHOLD)
+    assert report.spun and UnspunBound.of(report) is None
     short = "The officials said so."
     bound = UnspunBound.of(spin_report(short, SMALL.lexicon, SPIN_THRESHOLD))
     assert bound is not None  # not spun, but too few words to absorb a paragraph of spun forms

@@ -20,6 +20,7 @@ from despin.cli import build_parser, main
 
 from support import CLEAN, RESTORED, SPUN, write
 
+
 def run_module(args: list[str], cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     """``python -m despin ARGS`` in a subprocess."""
     return subprocess.run([sys.executable, "-m", "despin", *args], cwd=cwd, input=stdin,
@@ -361,7 +362,8 @@ def test_eval_prints_a_total_over_several_pairs(cli, tmp_path, capsys):
 
 
 def test_eval_clean_still_works(cli, tmp_path, capsys):
-    write(tmp_path / "clean.jsonl", '{"id": "c1", "text": "Nothing to restore."}\n{"id": "c2", "text": "A satellite tv for pc."}\n')
+    write(tmp_path / "clean.jsonl",
+          '{"id": "c1", "text": "Nothing to restore."}\n{"id": "c2", "text": "A satellite tv for pc."}\n')
     assert cli("eval", "--clean", "clean.jsonl") == 0
     assert capsys.readouterr().out.startswith("clean clean.jsonl: 2 docs, 8 words, 1 edits")
 

@@ -13,13 +13,11 @@ import time
 
 import pytest
 
-from despin.batch.report import MESSAGES_PER_SOURCE
 from despin import Restorer
 from despin.batch.files import is_temp_name
+from despin.batch.report import MESSAGES_PER_SOURCE
 
 from support import CLEAN, LEXICON, RESTORED, SPUN, summary_line, tree, write
-
-
 
 # -- bad files in a folder --------------------------------------------------------------------------
 

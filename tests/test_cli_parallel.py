@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from despin import Config, Restorer
-from despin.batch import pool, work
-from despin.batch import BatchOptions, run_restore
+from despin.batch import BatchOptions, pool, run_restore, work
 from despin.cli import main
 
 from support import CLEAN, SPUN, tree, write

@@ -16,7 +16,6 @@ from despin.cli import main
 
 from support import CLEAN, LEXICON, RESTORED, SPUN, tree, write
 
-
 DEAD_PID = 4194305  # above Linux's largest pid_max: no such process
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import random
 import shutil
 import sys
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -58,7 +59,7 @@ def check(restored: list[str], corpus: tuple[dict[str, Any], list[str], list[str
     options, texts, originals = corpus
     assert restored == despin.restore_batch(texts, **options)
     assert restored == originals  # spun texts restored, clean ones unchanged
-    assert sum(r != t for r, t in zip(restored, texts)) > N_DOCS // 3
+    assert sum(r != t for r, t in zip(restored, texts, strict=True)) > N_DOCS // 3
 
 
 @pytest.mark.parametrize("scheduler", ["processes", "threads"])

@@ -7,8 +7,10 @@ import math
 import pytest
 
 import despin
-from despin.score import RANK_PRIOR, choice_probability
 from despin.render import transfer_case, wants_an
+from despin.score import RANK_PRIOR, choice_probability
+
+from support import SMALL_OPTIONS
 
 # Enough unambiguous spinner artifacts to mark a text as spun.
 SPUN_CONTEXT = (
@@ -83,7 +85,8 @@ def test_name_only_entries_need_a_name(small):
 
 
 def test_quotes_left_alone_when_the_text_leaves_them_unspun(small):
-    quote = "“We asked the officers to wait for us, and they did what we asked of them, as they always have done before in this town for years”"
+    quote = ("“We asked the officers to wait for us, and they did what we asked of them, as they always have done "
+             "before in this town for years”")
     text = SPUN_CONTEXT * 2 + "Officers mentioned it. He said " + quote + " today."
     out = small.restore(text)
     assert "Officials said it." in out
@@ -230,7 +233,7 @@ def test_non_text_input_raises_despin_error(small, bad):
 def test_restore_batch_matches_restore(small):
     texts = ["", "satellite tv for pc", SPUN_CONTEXT + "officers", "plain"]
     assert small.restore_batch(texts) == [small.restore(t) for t in texts]
-    assert despin.restore_batch(texts, **{"bundled_lexicon": False, "lexicons": small.config.lexicons, "context": False}) == small.restore_batch(texts)
+    assert despin.restore_batch(texts, **SMALL_OPTIONS) == small.restore_batch(texts)
 
 
 def test_restorer_pickles_cheaply(small):

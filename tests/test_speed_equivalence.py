@@ -27,7 +27,7 @@ match_lists = st.lists(
 @given(match_lists, st.lists(st.booleans(), min_size=30, max_size=30))
 def test_overlaps_resolved_per_cluster_as_globally(specs, present):
     # one match at most per start token, as the scan makes them
-    matches = [(i, i + n, _entry(k, w)) for i, ((n, k, w), p) in enumerate(zip(specs, present)) if p]
+    matches = [(i, i + n, _entry(k, w)) for i, ((n, k, w), p) in enumerate(zip(specs, present, strict=False)) if p]
     tokens = tokenize(" ".join(["w"] * 40))
     out: list = []
     covered = _resolve_overlaps(matches, out, tokens)
@@ -64,7 +64,8 @@ def test_transfer_case_shortcut(source, target):
 
 ascii_texts = st.one_of(
     st.text(alphabet=st.characters(max_codepoint=127), max_size=200),
-    st.lists(st.sampled_from(["said", "officers", "in response to", "-", "--", " ", "\n", "’", "a-b", "x1-", "{a|b}", '"']),
+    st.lists(st.sampled_from(["said", "officers", "in response to", "-", "--", " ", "\n", "’", "a-b", "x1-", "{a|b}",
+                              '"']),
              max_size=40).map(" ".join),
 )
 

@@ -35,13 +35,13 @@ from collections import defaultdict
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
-from wordfreq import zipf_frequency  # noqa: E402
+from wordfreq import zipf_frequency
 
-from despin.context import load_model  # noqa: E402
-from despin.corpus import read_ids  # noqa: E402
-from despin.lexicon import Entry, Lexicon, parse_spun_form  # noqa: E402
-from despin.model_build import build_model  # noqa: E402
-from despin.tokenize import WORD_RE  # noqa: E402
+from despin.context import ContextModel, load_model
+from despin.corpus import read_ids
+from despin.lexicon import Entry, Lexicon, parse_spun_form
+from despin.model_build import build_model
+from despin.tokenize import WORD_RE
 
 R = 0.5
 RANK_DECAY = 0.6
@@ -53,7 +53,7 @@ _NOTE_ALIASES = {"a": "artifact", "c": "common", "n": "name"}
 
 def read_raw(path: str):
     with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
+        for line in fh:
             line = line.rstrip("\n")
             if not line.strip() or line.startswith("#"):
                 continue
@@ -93,25 +93,22 @@ def unit(s: str) -> str:
     return " ".join(WORD_RE.findall(s.lower()))
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("raw", nargs="*")
-    ap.add_argument("--corpus", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--tortured")
-    args = ap.parse_args(argv)
-
+def read_slices(raw: list[str], tortured: str | None) -> dict[str, list[tuple[str, str, str]]]:
+    """Slice name -> its rows (spun, original, note)."""
     slices: dict[str, list[tuple[str, str, str]]] = {}
-    for path in args.raw:
+    for path in raw:
         name = os.path.splitext(os.path.basename(path))[0]
         slices[name] = list(read_raw(path))
-    if args.tortured:
-        slices["science_tortured"] = list(clean_tortured(args.tortured))
+    if tortured:
+        slices["science_tortured"] = list(clean_tortured(tortured))
+    return slices
 
-    # A throwaway lexicon of all rows, to count its units.
+
+def unit_lexicon(slices: dict[str, list[tuple[str, str, str]]]) -> Lexicon:
+    """A throwaway lexicon of all rows, to count its units."""
     entries = []
     for name, rows in slices.items():
-        for k, (spun, orig, note) in enumerate(rows):
+        for k, (spun, orig, _note) in enumerate(rows):
             try:
                 toks, gaps, suffix = parse_spun_form(spun)
             except ValueError:
@@ -119,30 +116,29 @@ def main(argv=None) -> int:
             entries.append(Entry(spun, tuple(t.lower() for t in toks), toks, gaps, suffix,
                                  tuple(o.strip() for o in orig.split("|")), "common", 0.5, frozenset(), f"{name}:{k}",
                                  spun != spun.lower()))
-    lex = Lexicon(entries)
-    holdout = read_ids(os.path.join(args.corpus, HOLDOUT))
+    return Lexicon(entries)
+
+
+def count_units(corpus: str, lex: Lexicon) -> dict[str, tuple[ContextModel, int]]:
+    """Models counting the lexicon's units in clean news and in all clean text
+    (the hold-out left out), with their token counts."""
+    holdout = read_ids(os.path.join(corpus, HOLDOUT))
     tmp = tempfile.mkdtemp()
     counts = {}
     for label, files in (("news", NEWS), ("all", ALL)):
         path = os.path.join(tmp, f"{label}.bin")
-        s = build_model([os.path.join(args.corpus, f) for f in files], path, lex, exclude_ids=holdout, quiet=True)
-        counts[label] = (load_model(path), s.tokens)
+        s = build_model([os.path.join(corpus, f) for f in files], path, lex, exclude_ids=holdout, quiet=True)
+        model = load_model(path)
+        assert model is not None
+        counts[label] = (model, s.tokens)
         print(f"counted {label}: {s.tokens:,} tokens, {s.documents:,} documents", file=sys.stderr)
-    news, n_news = counts["news"]
-    allm, _ = counts["all"]
+    return counts
 
-    def rate(u: str) -> float:
-        c = news.unit_count(u) or 0
-        f_news = (c + 0.5) / n_news
-        if " " in u:
-            return f_news
-        wf = 10 ** (zipf_frequency(u, "en") - 9) if zipf_frequency(u, "en") > 0 else 1e-9
-        return math.sqrt(f_news * wf)
 
-    os.makedirs(args.out, exist_ok=True)
-    stats = defaultdict(int)
-    # A spun form listed in several slices is written once, in the first slice
-    # that lists it, with the originals and notes of all of them.
+def merge_slices(slices: dict[str, list[tuple[str, str, str]]]) -> tuple[dict[str, list], dict[str, str]]:
+    """A spun form listed in several slices is written once, in the first slice
+    that lists it, with the originals and notes of all of them: key ->
+    [spun, originals, notes], and key -> the slice it is written in."""
     merged: dict[str, list] = {}
     home: dict[str, str] = {}
     for name, rows in slices.items():
@@ -156,49 +152,86 @@ def main(argv=None) -> int:
                 o = o.strip()
                 if o and o.lower() != spun.lower() and o not in entry[1]:
                     entry[1].append(o)
+    return merged, home
+
+
+class Rows:
+    """Makes the lexicon rows from the counts."""
+
+    def __init__(self, news: ContextModel, n_news: int, allm: ContextModel):
+        self.news, self.n_news, self.allm = news, n_news, allm
+        self.stats: dict[str, int] = defaultdict(int)
+
+    def rate(self, u: str) -> float:
+        c = self.news.unit_count(u) or 0
+        f_news = (c + 0.5) / self.n_news
+        if " " in u:
+            return f_news
+        wf = 10 ** (zipf_frequency(u, "en") - 9) if zipf_frequency(u, "en") > 0 else 1e-9
+        return math.sqrt(f_news * wf)
+
+    def row(self, slice_name: str, spun: str, origs: list[str], notes: set[str]) -> str | None:
+        """The TSV row of a spun form, or None (counted in ``stats``) if it is dropped."""
+        if not origs:
+            self.stats["empty"] += 1
+            return None
+        origs = [o for o in origs if (self.news.unit_count(unit(o)) or 0) >= 3 or zipf_frequency(o, "en") >= 3.0]
+        if not origs:
+            self.stats["dropped: rare original"] += 1
+            return None
+        try:
+            parse_spun_form(spun)
+        except ValueError:
+            self.stats["dropped: bad spun form"] += 1
+            return None
+        # Most probable original first: news frequency, discounted by the slice's own rank.
+        origs = sorted(origs, key=lambda o: -self.rate(unit(o)) * RANK_DECAY ** origs.index(o))
+        uf, uo = unit(spun), unit(origs[0])
+        f_f, f_o = self.rate(uf), self.rate(uo)
+        weight = R * f_o / (R * f_o + f_f)
+        c_all = self.allm.unit_count(uf) or 0
+        klass = "common"
+        cased = spun != spun.lower()
+        if "artifact" in notes and (c_all == 0 or cased):
+            klass = "artifact"
+        if klass == "artifact":
+            weight = max(weight, 0.95)
+        weight = min(max(weight, 0.02), 0.99)
+        tags = sorted({"name"} & notes)
+        tags.append(slice_name.split("_")[0] if slice_name != "science_tortured" else "science")
+        self.stats[klass] += 1
+        return f"{spun}\t{'|'.join(origs)}\t{klass}\t{weight:.3f}\t{','.join(tags)}"
+
+
+def write_slice(out: str, name: str, lines: list[str]) -> None:
+    with open(os.path.join(out, f"{name}.tsv"), "w", encoding="utf-8") as fh:
+        fh.write("# despin-lexicon 1\n")
+        fh.write(f"# slice {name}: generated by tools/build_lexicon.py; see README.md in this folder.\n")
+        fh.write("spun\toriginal\tclass\tweight\ttags\n")
+        fh.write("\n".join(lines) + "\n")
+    print(f"{name}: {len(lines)} entries", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("raw", nargs="*")
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--tortured")
+    args = ap.parse_args(argv)
+
+    slices = read_slices(args.raw, args.tortured)
+    counts = count_units(args.corpus, unit_lexicon(slices))
+    news, n_news = counts["news"]
+    rows = Rows(news, n_news, counts["all"][0])
+    os.makedirs(args.out, exist_ok=True)
+    merged, home = merge_slices(slices)
     for name in slices:
         by_spun = {k: v for k, v in merged.items() if home[k] == name}
-        lines = []
-        for key, (spun, origs, notes) in sorted(by_spun.items()):
-            if not origs:
-                stats["empty"] += 1
-                continue
-            origs = [o for o in origs if (news.unit_count(unit(o)) or 0) >= 3 or zipf_frequency(o, "en") >= 3.0]
-            if not origs:
-                stats["dropped: rare original"] += 1
-                continue
-            try:
-                parse_spun_form(spun)
-            except ValueError:
-                stats["dropped: bad spun form"] += 1
-                continue
-            # Most probable original first: news frequency, discounted by the slice's own rank.
-            origs = sorted(origs, key=lambda o: -rate(unit(o)) * RANK_DECAY ** origs.index(o))
-            uf, uo = unit(spun), unit(origs[0])
-            f_f, f_o = rate(uf), rate(uo)
-            weight = R * f_o / (R * f_o + f_f)
-            c_all = allm.unit_count(uf) or 0
-            klass = "common"
-            cased = spun != spun.lower()
-            if "artifact" in notes and (c_all == 0 or cased):
-                klass = "artifact"
-            if klass == "artifact":
-                weight = max(weight, 0.95)
-            weight = min(max(weight, 0.02), 0.99)
-            tags = sorted({"name"} & notes)
-            if name != "science_tortured":
-                tags.append(name.split("_")[0])
-            else:
-                tags.append("science")
-            stats[klass] += 1
-            lines.append(f"{spun}\t{'|'.join(origs)}\t{klass}\t{weight:.3f}\t{','.join(tags)}")
-        with open(os.path.join(args.out, f"{name}.tsv"), "w", encoding="utf-8") as fh:
-            fh.write("# despin-lexicon 1\n")
-            fh.write(f"# slice {name}: generated by tools/build_lexicon.py; see README.md in this folder.\n")
-            fh.write("spun\toriginal\tclass\tweight\ttags\n")
-            fh.write("\n".join(lines) + "\n")
-        print(f"{name}: {len(lines)} entries", file=sys.stderr)
-    print(dict(stats), file=sys.stderr)
+        lines = [row for _, (spun, origs, notes) in sorted(by_spun.items())
+                 if (row := rows.row(name, spun, origs, notes)) is not None]
+        write_slice(args.out, name, lines)
+    print(dict(rows.stats), file=sys.stderr)
     return 0
 
 

@@ -24,9 +24,9 @@ import regex
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import despin  # noqa: E402
-from despin.corpus import read_corpus, read_ids  # noqa: E402
-from despin.evaluate import combine_pairs, evaluate_pair  # noqa: E402
+import despin
+from despin.corpus import read_corpus, read_ids
+from despin.evaluate import combine_pairs, evaluate_pair
 
 _STOP = frozenset(
     "the a an and or but of to in on at for with by from as is are was were be been has have had "

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import despin  # noqa: E402
 from despin.corpus import read_corpus  # noqa: E402
 from despin.evaluate import combine_pairs, evaluate_pair  # noqa: E402
+
 from spinner import spin  # noqa: E402
 
 
@@ -45,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     r = despin.Restorer(threshold=args.threshold)
     spin_all = args.originals == "all"
     res = combine_pairs(
-        evaluate_pair(r, spin(text, rate=args.rate, seed=k, all_originals=spin_all), text) for k, text in enumerate(docs)
+        evaluate_pair(r, spin(text, rate=args.rate, seed=k, all_originals=spin_all), text)
+        for k, text in enumerate(docs)
     )
     confident = f"{res.confident_correct / res.confident_edits:.3f}" if res.confident_edits else "nan"
     print(f"lexicon spinner ({args.originals} originals), rate {args.rate}, {len(docs)} documents, {res.words} words")

@@ -57,6 +57,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import despin  # noqa: E402
 from despin.corpus import read_corpus  # noqa: E402
+
 from spinner import spin  # noqa: E402
 
 TEST_LEXICON = str(ROOT / "tests" / "data" / "test_lexicon.tsv")
@@ -140,7 +141,9 @@ def inputs(shared: Path) -> Iterator[tuple[str, str]]:
     )
     yield "long/one-line-spun", " ".join(spin(t, rate=0.3, seed=k).replace("\n", " ") for k, t in enumerate(news[:60]))
     yield "long/spun-paragraphs", "\n\n".join(spin(t, rate=0.3, seed=k) for k, t in enumerate(news[200:320]))
-    yield "long/nested-spintax", "\n\n".join(["The officials said the talks went well."] * 400 + ["The {{that a}|b} launch."])
+    yield "long/nested-spintax", "\n\n".join(
+        ["The officials said the talks went well."] * 400 + ["The {{that a}|b} launch."]
+    )
 
 
 def _edit(e: despin.Edit) -> dict[str, Any]:

@@ -24,7 +24,6 @@ from .detection import (
     OFFSET,
     SCALE,
     SPINTAX_LLR,
-    EvidenceIndex,
     Form,
     SpinReport,
     count_forms,

@@ -218,9 +218,9 @@ def _count_original(tokens: Tokens, lexicon: Lexicon, i: int, counts: Counter[st
                 if tuple(lows[i : i + m]) == otoks and all(joinable(tokens, k) for k in range(i, i + m - 1)):
                     counts[group] += 1
                     return
-    group = lexicon.orig_singles.get(lows[i])
-    if group is not None:
-        counts[group] += 1
+    single = lexicon.orig_singles.get(lows[i])
+    if single is not None:
+        counts[single] += 1
 
 
 def scan(tokens: Tokens, lexicon: Lexicon, numerals: bool = True, count_originals: bool = True) -> Scan:

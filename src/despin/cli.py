@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from . import __version__
-from .restorer import Restorer
 from .batch import (
     ERROR_POLICIES,
     FAILED,
@@ -35,6 +34,7 @@ from .batch import (
 )
 from .config import OPTIONS, PROTECT_KINDS, Config, Option
 from .errors import DespinError
+from .restorer import Restorer
 
 if TYPE_CHECKING:  # evaluate is imported only by the eval command
     from .evaluate import PairResult
@@ -444,7 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, usage errors: return instead of exiting
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        return args.func(args)
+        command: Callable[[argparse.Namespace], int] = args.func
+        return command(args)
     except DespinError as exc:
         print(f"despin: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -69,7 +69,7 @@ def right_key(unit: str, right: str) -> str:
 class ContextModel:
     """Counts loaded from a model file; see the module docstring."""
 
-    def __init__(self, header: dict[str, Any], arrays: dict[str, array]):
+    def __init__(self, header: dict[str, Any], arrays: dict[str, array[int]]):
         self.header = header
         self.n_tokens = float(header["n_tokens"])
         self._uk, self._uc = arrays["uni_keys"], arrays["uni_counts"]
@@ -182,7 +182,7 @@ def unit_of(phrase: str) -> str:
     return " ".join(WORD_RE.findall(phrase.lower()))
 
 
-def _lookup(keys: array, counts: array, key: int) -> int:
+def _lookup(keys: array[int], counts: array[int], key: int) -> int:
     """The count stored for ``key`` in a sorted key array, 0 if absent."""
     i = bisect.bisect_left(keys, key)
     if i < len(keys) and keys[i] == key:
@@ -206,7 +206,7 @@ def _read(path: str) -> ContextModel:
                 f"{path}: model format {header.get('format')!r} is not supported (this despin reads {FORMAT_VERSION})"
             )
         pos = 12 + hlen
-        arrays: dict[str, array] = {}
+        arrays: dict[str, array[int]] = {}
         for spec in header["arrays"]:
             arr = array(spec["typecode"])
             nbytes = spec["length"] * arr.itemsize
@@ -226,7 +226,7 @@ def _read(path: str) -> ContextModel:
     return ContextModel(header, arrays)
 
 
-def write_model(path: str, header: dict[str, Any], arrays: dict[str, array]) -> None:
+def write_model(path: str, header: dict[str, Any], arrays: dict[str, array[int]]) -> None:
     """Write a model file atomically."""
     header = dict(header, format=FORMAT_VERSION)
     header["arrays"] = [{"name": n, "typecode": arrays[n].typecode, "length": len(arrays[n])} for n in _ARRAYS]

@@ -7,6 +7,8 @@ not overlap by construction of the scan, except spintax, which wins.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .score import Scored
 
 __all__ = ["decide"]
@@ -15,7 +17,7 @@ __all__ = ["decide"]
 def decide(
     scored: list[Scored],
     threshold: float,
-    protected: list[tuple[int, int]] = (),  # type: ignore[assignment]
+    protected: Sequence[tuple[int, int]] = (),
     protect_names: bool = False,
 ) -> list[Scored]:
     """The scored candidates to apply, in text order, non-overlapping."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .errors import EditError
 
@@ -47,7 +48,7 @@ class Edit:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Edit":
+    def from_dict(cls, d: Mapping[str, Any]) -> Edit:
         try:
             return cls(
                 int(d["start"]), int(d["end"]), str(d["before"]), str(d["after"]),
@@ -92,69 +93,104 @@ def compose(original: str, first: list[Edit], second: list[Edit]) -> list[Edit]:
     """
     if not second:
         return sorted(first, key=lambda e: e.start)
+    segments = _Segments(original, first)
+    groups: list[_Group] = []
+    for e2 in sorted(second, key=lambda e: e.start):
+        out_start, out_end, touched = segments.touching(e2)
+        last = groups[-1] if groups else None
+        if last is not None and (out_start < last.out_end or touched & last.touched):
+            last.out_start, last.out_end = min(last.out_start, out_start), max(last.out_end, out_end)
+            last.edits.append(e2)
+            last.touched |= touched
+        else:
+            groups.append(_Group(out_start, out_end, [e2], touched))
     text1 = apply_edits(original, first)
-    # Segments of text1: (out_start, out_end, in_start, in_end, first-edit or None).
-    segs: list[tuple[int, int, int, int, Edit | None]] = []
-    pin = pout = 0
-    for e in sorted(first, key=lambda e: e.start):
-        if e.start > pin:
-            segs.append((pout, pout + e.start - pin, pin, e.start, None))
-            pout += e.start - pin
-        segs.append((pout, pout + len(e.after), e.start, e.end, e))
-        pout += len(e.after)
-        pin = e.end
-    segs.append((pout, pout + len(original) - pin, pin, len(original), None))
+    merged_ids: set[int] = set()
+    result: list[Edit] = []
+    for g in groups:
+        merged_ids |= g.touched
+        result.append(g.edit(original, text1, segments))
+    result.extend(e for e in first if id(e) not in merged_ids)
+    return sorted(result, key=lambda e: e.start)
 
-    out_starts = [seg[0] for seg in segs]
 
-    def seg_at(pos: int, end_side: bool) -> int:
+# A stretch of the text ``first`` produced: (out_start, out_end, in_start,
+# in_end, the edit of ``first`` that wrote it or None for unedited text).
+_Segment = tuple[int, int, int, int, "Edit | None"]
+
+
+class _Segments:
+    """The text that the edits ``first`` make of ``original``, as segments
+    mapping its positions back to ``original``."""
+
+    def __init__(self, original: str, first: list[Edit]):
+        segs: list[_Segment] = []
+        pin = pout = 0
+        for e in sorted(first, key=lambda e: e.start):
+            if e.start > pin:
+                segs.append((pout, pout + e.start - pin, pin, e.start, None))
+                pout += e.start - pin
+            segs.append((pout, pout + len(e.after), e.start, e.end, e))
+            pout += len(e.after)
+            pin = e.end
+        segs.append((pout, pout + len(original) - pin, pin, len(original), None))
+        self.segs = segs
+        self.out_starts = [seg[0] for seg in segs]
+
+    def at(self, pos: int, end_side: bool) -> int:
         """Index of the segment holding output position ``pos`` (from the left on the end side)."""
-        k = bisect.bisect_right(out_starts, pos) - 1
+        segs = self.segs
+        k = bisect.bisect_right(self.out_starts, pos) - 1
         if end_side:
             while k > 0 and segs[k][0] == pos and segs[k - 1][1] >= pos:
                 k -= 1
         return max(k, 0)
 
-    def to_input(pos: int, end_side: bool) -> int:
-        os_, oe, is_, ie, e = segs[seg_at(pos, end_side)]
+    def to_input(self, pos: int, end_side: bool) -> int:
+        """The position in ``original`` of output position ``pos`` (a rewritten
+        stretch maps to its whole span)."""
+        os_, _, is_, ie, e = self.segs[self.at(pos, end_side)]
         if e is not None:
             return ie if end_side else is_
         return is_ + (pos - os_)
 
-    groups: list[list] = []  # [out_s, out_e, [second edits], {ids of first edits}]
-    for e2 in sorted(second, key=lambda e: e.start):
-        os_, oe = e2.start, e2.end
-        touched = set()
-        k = seg_at(e2.start, False)
+    def touching(self, e2: Edit) -> tuple[int, int, set[int]]:
+        """The output span of ``e2`` grown over the rewritten stretches it
+        touches, and the ids of the edits of ``first`` that wrote them."""
+        segs = self.segs
+        out_start, out_end = e2.start, e2.end
+        touched: set[int] = set()
+        k = self.at(e2.start, False)
         while k > 0 and segs[k - 1][1] > e2.start:
             k -= 1
         while k < len(segs) and segs[k][0] < e2.end:
             s_os, s_oe, _, _, e1 = segs[k]
             if e1 is not None and s_os < e2.end and e2.start < s_oe:
                 touched.add(id(e1))
-                os_, oe = min(os_, s_os), max(oe, s_oe)
+                out_start, out_end = min(out_start, s_os), max(out_end, s_oe)
             k += 1
-        if groups and (os_ < groups[-1][1] or touched & groups[-1][3]):
-            g = groups[-1]
-            g[0], g[1] = min(g[0], os_), max(g[1], oe)
-            g[2].append(e2)
-            g[3] |= touched
-        else:
-            groups.append([os_, oe, [e2], touched])
-    merged_ids: set[int] = set()
-    result: list[Edit] = []
-    for os_, oe, e2s, touched in groups:
-        merged_ids |= touched
-        parts, pos = [], os_
-        for e2 in e2s:
+        return out_start, out_end, touched
+
+
+@dataclass
+class _Group:
+    """Edits of ``second`` that become one edit, with the output span they
+    cover and the ids of the edits of ``first`` merged into it."""
+
+    out_start: int
+    out_end: int
+    edits: list[Edit]
+    touched: set[int]
+
+    def edit(self, original: str, text1: str, segments: _Segments) -> Edit:
+        parts, pos = [], self.out_start
+        for e2 in self.edits:
             parts.append(text1[pos : e2.start])
             parts.append(e2.after)
             pos = e2.end
-        parts.append(text1[pos:oe])
-        in_s, in_e = to_input(os_, False), to_input(oe, True)
-        last = e2s[-1]
-        result.append(
-            Edit(in_s, in_e, original[in_s:in_e], "".join(parts), last.confidence, last.reason, last.rule, last.evidence)
+        parts.append(text1[pos : self.out_end])
+        in_s, in_e = segments.to_input(self.out_start, False), segments.to_input(self.out_end, True)
+        last = self.edits[-1]
+        return Edit(
+            in_s, in_e, original[in_s:in_e], "".join(parts), last.confidence, last.reason, last.rule, last.evidence
         )
-    result.extend(e for e in first if id(e) not in merged_ids)
-    return sorted(result, key=lambda e: e.start)

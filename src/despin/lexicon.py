@@ -33,7 +33,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import regex
 
@@ -116,88 +116,82 @@ def parse_spun_form(spun: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
 def parse_lexicon_file(path: str | os.PathLike[str]) -> Iterator[Entry]:
     """Read and validate one lexicon file, yielding its rows as entries."""
     path_s = os.fspath(path)
-    try:
-        with open(path_s, encoding="utf-8", newline="") as fh:
-            lines = fh.read().splitlines()
-    except FileNotFoundError:
-        raise LexiconError("no such lexicon file", path_s) from None
-    except UnicodeDecodeError as exc:
-        raise LexiconError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path_s) from None
-    except OSError as exc:
-        raise LexiconError(f"cannot read: {exc.strerror}", path_s) from None
-    if not lines or not lines[0].startswith(_MAGIC):
-        raise LexiconError(f"first line must be '{_MAGIC} {FORMAT_VERSION}'", path_s, 1)
-    version = lines[0][len(_MAGIC) :].strip()
-    if version != str(FORMAT_VERSION):
-        raise LexiconError(
-            f"lexicon format {version!r} is not supported (this despin reads format {FORMAT_VERSION})",
-            path_s,
-            1,
-        )
-    seen_header = False
-    width = 5
+    lines = _read_lines(path_s)
+    _check_magic(lines, path_s)
+    width = 0  # columns of the header row (0: not seen yet)
     name = Path(path_s).name
     for lineno, line in enumerate(lines, start=1):
         if lineno == 1 or not line.strip() or line.lstrip().startswith("#"):
             continue
         cols = line.split("\t")
-        if not seen_header:
-            names = tuple(c.strip() for c in cols)
-            if not 3 <= len(names) <= 5 or names != HEADER[: len(names)]:
-                raise LexiconError(
-                    "expected the header row 'spun<TAB>original<TAB>class[<TAB>weight[<TAB>tags]]'",
-                    path_s,
-                    lineno,
-                )
-            seen_header = True
-            width = len(names)
+        if not width:
+            width = _header_width(cols, path_s, lineno)
             continue
         if len(cols) > width and any(c.strip() for c in cols[width:]):
             raise LexiconError(f"expected at most {width} tab-separated columns, found {len(cols)}", path_s, lineno)
-        yield _parse_row(cols[:5], path_s, lineno, name)
-    if not seen_header:
+        try:
+            entry = _parse_row(cols[:5], f"{name}:{lineno}")
+        except ValueError as exc:
+            raise LexiconError(str(exc), path_s, lineno) from None
+        yield entry
+    if not width:
         raise LexiconError("no header row", path_s)
 
 
-def _parse_row(cols: list[str], path: str, lineno: int, name: str) -> Entry:
-    def fail(msg: str) -> LexiconError:
-        return LexiconError(msg, path, lineno)
+def _read_lines(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            return fh.read().splitlines()
+    except FileNotFoundError:
+        raise LexiconError("no such lexicon file", path) from None
+    except UnicodeDecodeError as exc:
+        raise LexiconError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
+    except OSError as exc:
+        raise LexiconError(f"cannot read: {exc.strerror}", path) from None
 
+
+def _check_magic(lines: list[str], path: str) -> None:
+    if not lines or not lines[0].startswith(_MAGIC):
+        raise LexiconError(f"first line must be '{_MAGIC} {FORMAT_VERSION}'", path, 1)
+    version = lines[0][len(_MAGIC) :].strip()
+    if version != str(FORMAT_VERSION):
+        raise LexiconError(
+            f"lexicon format {version!r} is not supported (this despin reads format {FORMAT_VERSION})", path, 1
+        )
+
+
+def _header_width(cols: list[str], path: str, lineno: int) -> int:
+    """The number of columns the header row names (3 to 5)."""
+    names = tuple(c.strip() for c in cols)
+    if not 3 <= len(names) <= 5 or names != HEADER[: len(names)]:
+        raise LexiconError(
+            "expected the header row 'spun<TAB>original<TAB>class[<TAB>weight[<TAB>tags]]'", path, lineno
+        )
+    return len(names)
+
+
+def _parse_row(cols: list[str], source: str) -> Entry:
+    """The entry of one row (``source``: ``file:line``); ValueError says what is wrong."""
     if not 3 <= len(cols) <= 5:
-        raise fail(f"expected 3 to 5 tab-separated columns, found {len(cols)}")
+        raise ValueError(f"expected 3 to 5 tab-separated columns, found {len(cols)}")
     cols = [c.strip() for c in cols] + [""] * (5 - len(cols))
     spun, original, klass, weight_s, tags_s = cols
     if not spun:
-        raise fail("empty spun form")
+        raise ValueError("empty spun form")
     spun = " ".join(spun.split())
     try:
         toks, gaps, suffix = parse_spun_form(spun)
     except ValueError as exc:
-        raise fail(f"spun form {spun!r} {exc}") from None
+        raise ValueError(f"spun form {spun!r} {exc}") from None
     originals = tuple(" ".join(o.split()) for o in original.split("|"))
     if not original or any(not o for o in originals):
-        raise fail(f"empty original for {spun!r}")
+        raise ValueError(f"empty original for {spun!r}")
     if klass not in CLASSES:
-        raise fail(f"class must be one of {', '.join(CLASSES)}, not {klass!r}")
-    if weight_s:
-        try:
-            weight = float(weight_s)
-        except ValueError:
-            raise fail(f"weight must be a number in (0, 1], not {weight_s!r}") from None
-        if not 0.0 < weight <= 1.0:
-            raise fail(f"weight must be in (0, 1], not {weight_s}")
-    else:
-        weight = DEFAULT_WEIGHT[klass]
-    tags = _TAG_SETS.get(tags_s)
-    if tags is None:
-        tags = frozenset(t.strip() for t in tags_s.split(",") if t.strip())
-        for t in tags:
-            if not _TAG_RE.fullmatch(t):
-                raise fail(f"bad tag {t!r} (tags are lower-case words, comma-separated)")
-        if len(_TAG_SETS) < 1024:
-            _TAG_SETS[tags_s] = tags
+        raise ValueError(f"class must be one of {', '.join(CLASSES)}, not {klass!r}")
+    weight = _parse_weight(weight_s) if weight_s else DEFAULT_WEIGHT[klass]
+    tags = _parse_tags(tags_s)
     if klass != "keep" and spun.lower() in {o.lower() for o in originals}:
-        raise fail(f"{spun!r} maps to itself")
+        raise ValueError(f"{spun!r} maps to itself")
     return Entry(
         spun=spun,
         toks=tuple(t.lower() for t in toks),
@@ -208,19 +202,40 @@ def _parse_row(cols: list[str], path: str, lineno: int, name: str) -> Entry:
         klass=klass,
         weight=weight,
         tags=tags,
-        source=f"{name}:{lineno}",
+        source=source,
         cased=spun != spun.lower(),
     )
+
+
+def _parse_weight(weight_s: str) -> float:
+    try:
+        weight = float(weight_s)
+    except ValueError:
+        raise ValueError(f"weight must be a number in (0, 1], not {weight_s!r}") from None
+    if not 0.0 < weight <= 1.0:
+        raise ValueError(f"weight must be in (0, 1], not {weight_s}")
+    return weight
+
+
+def _parse_tags(tags_s: str) -> frozenset[str]:
+    tags = _TAG_SETS.get(tags_s)
+    if tags is None:
+        tags = frozenset(t.strip() for t in tags_s.split(",") if t.strip())
+        for t in tags:
+            if not _TAG_RE.fullmatch(t):
+                raise ValueError(f"bad tag {t!r} (tags are lower-case words, comma-separated)")
+        if len(_TAG_SETS) < 1024:
+            _TAG_SETS[tags_s] = tags
+    return tags
 
 
 class Lexicon:
     """A compiled lexicon: entries indexed by their first token for a single-pass scan."""
 
     def __init__(self, entries: Iterable[Entry], _word_cache: dict[str, tuple[str, ...]] | None = None):
-        merged: dict[tuple, Entry] = {}
+        merged: dict[str, Entry] = {}
         for e in entries:
-            key = (e.spun if e.cased else e.spun.lower(),)
-            merged[key] = e
+            merged[e.spun if e.cased else e.spun.lower()] = e
         self.entries: tuple[Entry, ...] = tuple(merged.values())
         # Single-word entries by word; multi-word entries by their first two words,
         # so the scan tries only the few entries that can match at a position.
@@ -231,46 +246,53 @@ class Lexicon:
                 singles.setdefault(e.toks[0], []).append(e)
             else:
                 multis.setdefault((e.toks[0], e.toks[1]), []).append(e)
-        order = lambda e: (-len(e.toks), -len(e.suffix), not e.cased)  # noqa: E731
-        self.singles: dict[str, tuple[Entry, ...]] = {
-            k: tuple(v) if len(v) == 1 else tuple(sorted(v, key=order)) for k, v in singles.items()
-        }
-        self.multis: dict[tuple[str, str], tuple[Entry, ...]] = {
-            k: tuple(v) if len(v) == 1 else tuple(sorted(v, key=order)) for k, v in multis.items()
-        }
-        # Originals, to count how often the original wording itself appears.
+        self.singles: dict[str, tuple[Entry, ...]] = {k: _in_match_order(v) for k, v in singles.items()}
+        self.multis: dict[tuple[str, str], tuple[Entry, ...]] = {k: _in_match_order(v) for k, v in multis.items()}
+        # an original's lower-cased words, by original (many entries share one)
+        self._words_of = _word_cache if _word_cache is not None else {}
+        self.orig_singles, self.orig_multis = self._index_originals()
+        # Words at which an entry can match, and those plus the words that start an
+        # original or a numeral (where the scan also counts or looks for digits).
+        self.match_words: frozenset[str] = frozenset(list(singles) + [k[0] for k in multis])
+        self.first_words: frozenset[str] = self.match_words | frozenset(
+            list(self.orig_singles) + [k[0] for k in self.orig_multis] + [str(d) for d in range(1, 10)]
+        )
+
+    def _index_originals(
+        self,
+    ) -> tuple[dict[str, str], dict[tuple[str, str], tuple[tuple[tuple[str, ...], str], ...]]]:
+        """The originals, to count how often the original wording itself
+        appears: single words -> their group (the first original,
+        lower-cased); multi-word originals by their first two words, as
+        (words, group), longest first."""
         orig_singles: dict[str, str] = {}
         orig_multis: dict[tuple[str, str], set[tuple[tuple[str, ...], str]]] = {}
-        # an original's lower-cased words, by original (many entries share one)
-        self._words_of = words_of = _word_cache if _word_cache is not None else {}
         for e in self.entries:
             if e.klass == "keep":
                 continue
             group = e.originals[0].lower()
             for o in e.originals:
-                otoks = words_of.get(o)
-                if otoks is None:
-                    if o.replace(" ", "").isalpha():  # only letters: the words are what spaces separate
-                        otoks = tuple(o.lower().split())
-                    else:
-                        otoks = tuple(t.lower() for t in WORD_RE.findall(o))
-                    words_of[o] = otoks
+                otoks = self._words(o)
                 if len(otoks) == 1:
                     orig_singles.setdefault(otoks[0], group)
                 elif otoks:
                     orig_multis.setdefault((otoks[0], otoks[1]), set()).add((otoks, group))
-        self.orig_singles = orig_singles
         # Longest first; ties in a fixed order, so counts never depend on the hash seed.
-        self.orig_multis = {
+        return orig_singles, {
             k: tuple(v) if len(v) == 1 else tuple(sorted(v, key=lambda x: (-len(x[0]), x)))
             for k, v in orig_multis.items()
         }
-        # Words at which an entry can match, and those plus the words that start an
-        # original or a numeral (where the scan also counts or looks for digits).
-        self.match_words: frozenset[str] = frozenset(list(singles) + [k[0] for k in multis])
-        self.first_words: frozenset[str] = self.match_words | frozenset(
-            list(orig_singles) + [k[0] for k in orig_multis] + [str(d) for d in range(1, 10)]
-        )
+
+    def _words(self, original: str) -> tuple[str, ...]:
+        """The lower-cased words of an original (cached: many entries share one)."""
+        otoks = self._words_of.get(original)
+        if otoks is None:
+            if original.replace(" ", "").isalpha():  # only letters: the words are what spaces separate
+                otoks = tuple(original.lower().split())
+            else:
+                otoks = tuple(t.lower() for t in WORD_RE.findall(original))
+            self._words_of[original] = otoks
+        return otoks
 
     def subset(self, name: str, keep: Callable[[Entry], bool]) -> Lexicon:
         """The entries for which ``keep`` is true, as a lexicon (built once per name)."""
@@ -283,7 +305,7 @@ class Lexicon:
         value = cache.get(name)
         if value is None:
             value = cache[name] = build(self)
-        return value  # type: ignore[no-any-return]
+        return cast(T, value)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -291,6 +313,14 @@ class Lexicon:
     @property
     def spun_forms(self) -> int:
         return sum(1 for e in self.entries if e.klass != "keep")
+
+
+def _in_match_order(entries: list[Entry]) -> tuple[Entry, ...]:
+    """Entries that start with the same word(s), in the order the scan tries
+    them: longest first, then with a suffix, then written with capitals."""
+    if len(entries) == 1:
+        return tuple(entries)
+    return tuple(sorted(entries, key=lambda e: (-len(e.toks), -len(e.suffix), not e.cased)))
 
 
 def merge_file_entries(files: Iterable[str]) -> list[Entry]:
@@ -332,7 +362,11 @@ def bundled_lexicon_files() -> list[str]:
     return sorted(str(p) for p in bundled_lexicon_dir().glob("*.tsv"))
 
 
-_load_files = load_once(lambda files: Lexicon(merge_file_entries(files)), maxsize=16)
+def _read_lexicon(files: tuple[str, ...]) -> Lexicon:
+    return Lexicon(merge_file_entries(files))
+
+
+_load_files = load_once(_read_lexicon, maxsize=16)
 
 
 def load_lexicon(extra: tuple[str, ...] = (), bundled: bool = True) -> Lexicon:

@@ -17,6 +17,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .context import BOUNDARY, key_hash, left_key, right_key, write_model
 from .corpus import read_corpus
@@ -62,7 +63,7 @@ def lexicon_units(lexicon: Lexicon) -> set[str]:
     return units
 
 
-def _progress(total_bytes: int | None, quiet: bool):
+def _progress(total_bytes: int | None, quiet: bool) -> Any:
     if quiet or not sys.stderr.isatty():
         return None
     try:
@@ -70,6 +71,43 @@ def _progress(total_bytes: int | None, quiet: bool):
     except ImportError:  # the progress extra is optional
         return None
     return tqdm(total=total_bytes, unit="B", unit_scale=True, desc="counting", file=sys.stderr)
+
+
+class _Counts:
+    """Word, unit and context-pair counts of a corpus."""
+
+    def __init__(self, units: set[str]):
+        self.by_first: dict[str, list[tuple[list[str], str]]] = {}
+        for u in units:
+            toks = u.split(" ")
+            self.by_first.setdefault(toks[0], []).append((toks, u))
+        self.uni: Counter[str] = Counter()
+        self.pairs: Counter[str] = Counter()
+        self.units: Counter[str] = Counter()
+
+    def add(self, toks: list[str]) -> None:
+        """Count the lower-cased words of one paragraph."""
+        n = len(toks)
+        self.uni.update(toks)
+        for i, t in enumerate(toks):
+            cands = self.by_first.get(t)
+            if cands is None:
+                continue
+            for utoks, u in cands:
+                m = len(utoks)
+                if m > 1 and toks[i : i + m] != utoks:
+                    continue
+                self.units[u] += 1
+                self.pairs[left_key(toks[i - 1] if i else BOUNDARY, u)] += 1
+                self.pairs[right_key(u, toks[i + m] if i + m < n else BOUNDARY)] += 1
+
+
+def _packed(items: Iterable[tuple[str, int]]) -> tuple[array[int], array[int]]:
+    """Keys hashed and sorted, with their counts (capped to 32 bits)."""
+    hashed = sorted((key_hash(k), min(c, 0xFFFFFFFF)) for k, c in items)
+    keys = array("Q", (k for k, _ in hashed))
+    counts = array("I", (c for _, c in hashed))
+    return keys, counts
 
 
 def build_model(
@@ -86,48 +124,22 @@ def build_model(
     t0 = time.perf_counter()
     summary = BuildSummary(sources=list(sources_note or [os.path.basename(p) for p in paths]))
     units = lexicon_units(lexicon)
-    by_first: dict[str, list[tuple[list[str], str]]] = {}
-    for u in units:
-        toks = u.split(" ")
-        by_first.setdefault(toks[0], []).append((toks, u))
-    uni: Counter = Counter()
-    pairs: Counter = Counter()
-    unit_c: Counter = Counter()
+    counts = _Counts(units)
     bar = _progress(None, quiet)
     for doc in read_corpus(paths, field_name, exclude_ids, summary):
-        text = doc.text
-        for para in text.split("\n\n"):
+        for para in doc.text.split("\n\n"):
             toks = WORD_RE.findall(para.lower())
-            n = len(toks)
-            uni.update(toks)
-            summary.tokens += n
-            for i, t in enumerate(toks):
-                cands = by_first.get(t)
-                if cands is None:
-                    continue
-                for utoks, u in cands:
-                    m = len(utoks)
-                    if m > 1 and toks[i : i + m] != utoks:
-                        continue
-                    unit_c[u] += 1
-                    pairs[left_key(toks[i - 1] if i else BOUNDARY, u)] += 1
-                    pairs[right_key(u, toks[i + m] if i + m < n else BOUNDARY)] += 1
+            summary.tokens += len(toks)
+            counts.add(toks)
         if bar is not None:
-            bar.update(len(text.encode("utf-8", "surrogatepass")))
+            bar.update(len(doc.text.encode("utf-8", "surrogatepass")))
     if bar is not None:
         bar.close()
     summary.units = len(units)
-    summary.unit_occurrences = sum(unit_c.values())
-
-    def packed(items: Iterable[tuple[str, int]]) -> tuple[array, array]:
-        hashed = sorted((key_hash(k), min(c, 0xFFFFFFFF)) for k, c in items)
-        keys = array("Q", (k for k, _ in hashed))
-        counts = array("I", (c for _, c in hashed))
-        return keys, counts
-
-    uk, uc = packed((w, c) for w, c in uni.items() if c >= min_count)
-    pk, pc = packed((k, c) for k, c in pairs.items() if c >= min_count)
-    tk, tc = packed((u, unit_c.get(u, 0)) for u in units)
+    summary.unit_occurrences = sum(counts.units.values())
+    uk, uc = _packed((w, c) for w, c in counts.uni.items() if c >= min_count)
+    pk, pc = _packed((k, c) for k, c in counts.pairs.items() if c >= min_count)
+    tk, tc = _packed((u, counts.units.get(u, 0)) for u in units)
     summary.words_kept, summary.pairs_kept = len(uk), len(pk)
     header = {
         "n_tokens": summary.tokens,

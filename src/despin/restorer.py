@@ -89,7 +89,7 @@ class Restorer:
         return {"config": self.config}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["config"])  # type: ignore[misc]
+        Restorer.__init__(self, state["config"])
 
     def __repr__(self) -> str:
         return f"Restorer({self.config!r})"
@@ -128,7 +128,7 @@ class Restorer:
         if not detect_only:
             quick_index(self.lexicon)
             artifact_lexicon(self.lexicon)
-            self.model  # noqa: B018
+            _ = self.model
         return self
 
     # -- operations -------------------------------------------------------------------

@@ -165,7 +165,9 @@ def split_words(spaced: str) -> list[str]:
     hyphen) is already a space (:func:`space_out`): a hyphen joins two words
     only between two word characters, so the others become spaces too before
     the split."""
-    if "-" in spaced and ("--" in spaced or " -" in spaced or "- " in spaced or spaced[:1] == "-" or spaced[-1:] == "-"):
+    if "-" in spaced and (
+        "--" in spaced or " -" in spaced or "- " in spaced or spaced[:1] == "-" or spaced[-1:] == "-"
+    ):
         # After the first replace no two hyphens touch, so every hyphen left
         # that is not between two word characters has a space on one side.
         spaced = (" " + spaced + " ").replace("--", "  ").replace(" -", "  ").replace("- ", "  ")

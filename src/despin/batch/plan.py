@@ -276,36 +276,45 @@ def _skip_duplicates(units: list[Unit]) -> None:
             raise UsageError(f"{first.source.display} and {u.source.display} would both be written to {u.dest}")
 
 
+_HINT = "write the outputs elsewhere with -o, or use --in-place (keeps FILE.bak)"
+
+
 def _refuse_to_overwrite_inputs(units: list[Unit], paths: Sequence[str], opts: BatchOptions, mode: str) -> None:
-    files = {os.path.realpath(u.source.path) for u in units if u.source.path != "-"}
-    inodes = {_inode(u.source.path) for u in units if u.source.path != "-"} - {None}
-    folders = {os.path.realpath(p) for p in paths if p != "-" and os.path.isdir(p)}
-
-    def what(path: str) -> str | None:
-        real = os.path.realpath(path)
-        if real in files or _inode(path) in inodes:
-            return "an input file"
-        if real in folders:
-            return "an input folder"
-        inside = _inside(real, folders)
-        return f"inside the input folder {inside}" if inside else None
-
-    hint = "write the outputs elsewhere with -o, or use --in-place (keeps FILE.bak)"
+    inputs = _Inputs(units, paths)
     if mode == "folder" and opts.output is not None:
-        problem = what(opts.output)
+        problem = inputs.what(opts.output)
         if problem:
-            raise UsageError(f"refusing to write into {opts.output}: it is {problem}; {hint}")
+            raise UsageError(f"refusing to write into {opts.output}: it is {problem}; {_HINT}")
     if mode != "in-place":
         for u in units:
-            if u.dest is not None and (problem := what(u.dest)):
-                raise UsageError(f"refusing to overwrite {u.dest}: it is {problem}; {hint}")
+            if u.dest is not None and (problem := inputs.what(u.dest)):
+                raise UsageError(f"refusing to overwrite {u.dest}: it is {problem}; {_HINT}")
     if opts.explain:
-        problem = what(opts.explain)
+        problem = inputs.what(opts.explain)
         dests = {os.path.realpath(u.dest) for u in units if u.dest is not None}
         if problem is None and os.path.realpath(opts.explain) in dests:
             problem = "an output file"
         if problem:
             raise UsageError(f"refusing to write the edits to {opts.explain}: it is {problem}")
+
+
+class _Inputs:
+    """The input files (by path and by inode) and folders of a run."""
+
+    def __init__(self, units: list[Unit], paths: Sequence[str]):
+        self.files = {os.path.realpath(u.source.path) for u in units if u.source.path != "-"}
+        self.inodes = {_inode(u.source.path) for u in units if u.source.path != "-"} - {None}
+        self.folders = {os.path.realpath(p) for p in paths if p != "-" and os.path.isdir(p)}
+
+    def what(self, path: str) -> str | None:
+        """What writing to ``path`` would overwrite, or None if nothing of the input."""
+        real = os.path.realpath(path)
+        if real in self.files or _inode(path) in self.inodes:
+            return "an input file"
+        if real in self.folders:
+            return "an input folder"
+        inside = _inside(real, self.folders)
+        return f"inside the input folder {inside}" if inside else None
 
 
 def _inode(path: str) -> tuple[int, int] | None:

@@ -353,7 +353,7 @@ def _line_tasks(u: Unit, stdin: IO[bytes]) -> Iterator[Task | EndOfFile]:
     """One task per line, read lazily (a huge file is never in memory), then the end marker."""
     s = u.source
     try:
-        opened: Any = contextlib.nullcontext(stdin) if s.path == "-" else open(s.path, "rb")  # noqa: SIM115
+        opened: Any = contextlib.nullcontext(stdin) if s.path == "-" else open(s.path, "rb")
     except OSError as exc:
         yield Done(DocumentResult(u.id, s.display, None, FAILED, message=f"cannot read: {exc.strerror}"))
         yield EndOfFile(u.id, s.display, abort=True)

@@ -38,8 +38,8 @@ except ModuleNotFoundError as exc:
         'despin.integrations.datatrove needs datatrove; install it with: pip install "despin[datatrove]"'
     ) from exc
 
-from ..restorer import Restored, Restorer
 from ..config import Config
+from ..restorer import Restored, Restorer
 
 __all__ = ["DespinFormatter", "DespinAnnotator", "SCORE_KEY", "SPUN_KEY", "EDITS_KEY"]
 
