@@ -110,6 +110,18 @@ def test_clear_import_error_without_datatrove() -> None:
 # -- the steps ---------------------------------------------------------------------------
 
 
+def datatrove_steps() -> Any:
+    """despin.integrations.datatrove, or a skip when datatrove is not installed.
+
+    The skip asks for datatrove itself: importing the integration without it
+    raises a deliberate ImportError, which pytest 9's importorskip reports as
+    an error rather than a skip (it skips only ModuleNotFoundError)."""
+    pytest.importorskip("datatrove")
+    from despin.integrations import datatrove
+
+    return datatrove
+
+
 @pytest.fixture
 def options(tmp_path: Path) -> dict[str, Any]:
     lexicon = write_lexicon(tmp_path / "tiny.tsv")
@@ -117,7 +129,7 @@ def options(tmp_path: Path) -> dict[str, Any]:
 
 
 def test_unknown_option_raises_at_construction() -> None:
-    dt = pytest.importorskip("despin.integrations.datatrove")
+    dt = datatrove_steps()
     for step in (dt.DespinFormatter, dt.DespinAnnotator):
         with pytest.raises(ConfigError, match="thresold"):
             step(thresold=0.7)
@@ -126,7 +138,7 @@ def test_unknown_option_raises_at_construction() -> None:
 
 
 def test_steps_load_lazily_and_pickle_as_config(tmp_path: Path, options: dict[str, Any]) -> None:
-    dt = pytest.importorskip("despin.integrations.datatrove")
+    dt = datatrove_steps()
     from datatrove.data import Document
 
     # a missing lexicon is only noticed when the first document arrives, and then loudly
