@@ -21,7 +21,7 @@ from despin.bounds import (
 from despin.detection import OFFSET, spin_report
 from despin.tokenize import _space_table, space_out, split_words, tokenize
 
-from support import SMALL, SPIN_THRESHOLD, paragraph, texts
+from support import SMALL, SPIN_THRESHOLD, paragraph, texts, write_lexicon
 
 SETTINGS = settings(max_examples=300, deadline=None)
 # -- the quick reject ------------------------------------------------------------------------
@@ -139,10 +139,9 @@ def test_quick_split_gives_the_tokenizers_words(text):
 
 
 def test_quick_reject_counts_overlapping_occurrences_of_a_form(tmp_path):
-    tsv = tmp_path / "lex.tsv"
-    tsv.write_text("# despin-lexicon 1\nspun\toriginal\tclass\tweight\nbig big\tlarge\tcommon\t0.9\n"
-                   "satellite tv for pc\tsatellite\tcommon\t0.9\n", encoding="utf-8")
-    idx = quick_index(despin.Restorer(bundled_lexicon=False, lexicons=(str(tsv),), context=False).lexicon)
+    rows = "big big\tlarge\tcommon\t0.9\nsatellite tv for pc\tsatellite\tcommon\t0.9\n"
+    tsv = write_lexicon(tmp_path / "lex.tsv", rows)
+    idx = quick_index(despin.Restorer(bundled_lexicon=False, lexicons=(tsv,), context=False).lexicon)
     assert quick_counts("big big big", idx)[2] == {"large": 2}  # overlapping occurrences
     assert quick_counts("Big, big. BIG big", idx)[2] == {"large": 3}  # whatever separates the words
     assert quick_counts("the tv for pc and a satellite", idx)[2] == {}

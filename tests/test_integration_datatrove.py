@@ -23,6 +23,8 @@ import pytest
 import despin
 from despin import ConfigError, LexiconError
 
+from support import write_lexicon
+
 # spun form -> original; every spun form is an artifact, so it is always restored
 PAIRS = {
     "satellite tv for pc": "satellite",
@@ -50,10 +52,8 @@ N_DOCS = 320
 N_FILES = 4
 
 
-def write_lexicon(path: Path) -> Path:
-    rows = [f"{spun}\t{orig}\tartifact\t\t" for spun, orig in PAIRS.items()]
-    path.write_text("# despin-lexicon 1\nspun\toriginal\tclass\tweight\ttags\n" + "\n".join(rows) + "\n", "utf-8")
-    return path
+def tiny_lexicon(path: Path) -> str:
+    return write_lexicon(path, "".join(f"{spun}\t{orig}\tartifact\t\t\n" for spun, orig in PAIRS.items()))
 
 
 def make_corpus(n: int, seed: int = 6) -> list[dict[str, Any]]:
@@ -124,7 +124,7 @@ def datatrove_steps() -> Any:
 
 @pytest.fixture
 def options(tmp_path: Path) -> dict[str, Any]:
-    lexicon = write_lexicon(tmp_path / "tiny.tsv")
+    lexicon = tiny_lexicon(tmp_path / "tiny.tsv")
     return {"bundled_lexicon": False, "lexicons": (str(lexicon),), "context": False}
 
 

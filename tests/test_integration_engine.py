@@ -21,6 +21,8 @@ import pytest
 
 import despin
 
+from support import write_lexicon
+
 PAIRS = {
     "satellite tv for pc": "satellite",
     "applied sciences": "technologies",
@@ -39,10 +41,9 @@ N_DOCS = 240
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], list[str], list[str]]:
     """(options, texts, originals): even texts are spun, odd ones clean."""
-    lexicon = tmp_path_factory.mktemp("lexicon") / "tiny.tsv"
     rows = "".join(f"{spun}\t{orig}\tartifact\t\t\n" for spun, orig in PAIRS.items())
-    lexicon.write_text("# despin-lexicon 1\nspun\toriginal\tclass\tweight\ttags\n" + rows, "utf-8")
-    options = {"bundled_lexicon": False, "lexicons": (str(lexicon),), "context": False}
+    lexicon = write_lexicon(tmp_path_factory.mktemp("lexicon") / "tiny.tsv", rows)
+    options = {"bundled_lexicon": False, "lexicons": (lexicon,), "context": False}
     spun_of = {orig: spun for spun, orig in PAIRS.items()}
     rng = random.Random(6)
     texts, originals = [], []

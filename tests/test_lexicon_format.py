@@ -7,13 +7,11 @@ import pytest
 import despin
 from despin.lexicon import Lexicon, bundled_lexicon_files, merge_file_entries, parse_lexicon_file
 
-HEAD = "# despin-lexicon 1\nspun\toriginal\tclass\tweight\ttags\n"
+from support import LEXICON_HEAD, write_lexicon
 
 
-def write(tmp_path, body, head=HEAD, name="x.tsv"):
-    p = tmp_path / name
-    p.write_text(head + body, encoding="utf-8")
-    return str(p)
+def write(tmp_path, body, head=LEXICON_HEAD, name="x.tsv"):
+    return write_lexicon(tmp_path / name, body, head)
 
 
 @pytest.mark.parametrize(
@@ -60,7 +58,7 @@ def test_missing_and_non_utf8_files(tmp_path):
     with pytest.raises(despin.LexiconError, match="no such lexicon file"):
         list(parse_lexicon_file(str(tmp_path / "nope.tsv")))
     p = tmp_path / "latin1.tsv"
-    p.write_bytes(HEAD.encode() + "caf\xe9\tb\tcommon\n".encode("latin-1"))
+    p.write_bytes(LEXICON_HEAD.encode() + "caf\xe9\tb\tcommon\n".encode("latin-1"))
     with pytest.raises(despin.LexiconError, match="not UTF-8"):
         list(parse_lexicon_file(str(p)))
 

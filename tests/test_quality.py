@@ -29,8 +29,8 @@ def r() -> despin.Restorer:
     return despin.Restorer()
 
 
-# Regression floors at the level this version reaches (see README "Evaluation");
-# the targets (85 %) are recorded in tests/known_failures.md.
+# Regression floors at the level this version reaches (docs/evaluation.md);
+# the project's target (85 %) is the known failure below.
 @pytest.mark.parametrize("name,floor", [("000", 0.60), ("001", 0.52)])
 def test_dev_articles_error_reduction(r, name, floor):
     res = evaluate_pair(r, _read(f"{name}.spun.txt"), _read(f"{name}.orig.txt"), name)
@@ -38,6 +38,15 @@ def test_dev_articles_error_reduction(r, name, floor):
     assert res.precision >= 0.84
     # calibration: edits reported with confidence >= 0.9 are right at least 90 % of the time
     assert res.confident_edits and res.confident_correct / res.confident_edits >= 0.9
+
+
+@pytest.mark.xfail(strict=True, reason="known failure: error reduction on the dev articles is below the 85 % target, "
+                   "mostly for want of lexicon coverage of frequent words ('as' -> 'because', 'compatible' -> "
+                   "'suitable') and of choices among several originals that the context model sees too rarely")
+@pytest.mark.parametrize("name", ["000", "001"])
+def test_dev_articles_reach_the_target_error_reduction(r, name):
+    res = evaluate_pair(r, _read(f"{name}.spun.txt"), _read(f"{name}.orig.txt"), name)
+    assert res.error_reduction >= 0.85
 
 
 def test_dev_clean_article_unchanged(r):
@@ -52,33 +61,6 @@ def test_dev_articles_are_detected(r):
         rep = r.detect(_read(f"{name}.spun.txt"))
         assert rep.spun and rep.score > 0.99
         assert not r.detect(_read(f"{name}.orig.txt")).spun
-
-
-# Clean sentences that must come back unchanged: ordinary uses of words that
-# spinners also produce.
-NEGATIVE = [
-    "Police officers said the suspect fled on foot.",
-    "The Navy said the destroyer would return to port on Friday.",
-    "He stated his case clearly, and the judge listened.",
-    "The company's chief executive resigned after the audit.",
-    "She runs a small medical practice in the suburbs.",
-    "The lawyers reached a settlement worth $2 million.",
-    "Officials said the financial institution had enough capital.",
-    "Boston College beat Syracuse 24-17 on Saturday.",
-    "“We are not going to stop,” she said.",
-    "The gentle breeze carried the smell of rain across the fields.",
-    "The Cold War ended in 1991, when the Soviet Union collapsed.",
-    "Prices rose 2.5 percent in the 12 months to March.",
-    "In response to the attack, the government raised the alert level.",
-    "Army and Navy officers attended the ceremony at the White House.",
-    "",
-    "   \n\n",
-]
-
-
-@pytest.mark.parametrize("text", NEGATIVE)
-def test_clean_sentences_unchanged(r, text):
-    assert r.restore(text) == text
 
 
 needs_clean = pytest.mark.skipif(not CLEAN.is_dir(), reason="../shared/corpus/clean_en not present")

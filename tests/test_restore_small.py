@@ -1,4 +1,5 @@
-"""Behaviour of the pipeline, checked with the small fixed test lexicon."""
+"""Behaviour of the pipeline, checked with the small fixed test lexicon (more
+restoration cases, as data, in tests/cases/restore.small.jsonl)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import despin
 from despin.render import transfer_case, wants_an
 from despin.score import RANK_PRIOR, choice_probability
 
-from support import SMALL_OPTIONS
+from support import SMALL_OPTIONS, write_lexicon
 
 # Enough unambiguous spinner artifacts to mark a text as spun.
 SPUN_CONTEXT = (
@@ -18,117 +19,17 @@ SPUN_CONTEXT = (
     "Sales rose 5 p.c. this yr after the Chilly Conflict. "
 )
 
-CASES = [
-    # (input, expected) -- artifacts are restored in any text
-    ("The satellite tv for pc was launched.", "The satellite was launched."),
-    ("New applied sciences help.", "New technologies help."),
-    ("SATELLITE TV FOR PC", "SATELLITE"),
-    ("Satellite tv for pc launches failed.", "Satellite launches failed."),
-    ("After the Chilly Conflict ended", "After the Cold War ended"),
-    ("Profits rose 5 p.c. in May.", "Profits rose 5 percent in May."),
-    ("Profits rose 5 p.c.", "Profits rose 5 percent."),  # the dot also ended the sentence
-    ("Profits rose 5 p.c. Then", "Profits rose 5 percent. Then"),
-    ("the White Home said", "the White House said"),
-    ("Silicon Valley Financial institution failed", "Silicon Valley Bank failed"),
-    ("{that a} deal", "that a deal"),
-    ("pick {one|two} now", "pick one now"),
-    # ordinary English forms are left alone in text that is not spun
-    ("Police officers said the navy stated its position.", "Police officers said the navy stated its position."),
-    ("The chilly conflict between neighbours", "The chilly conflict between neighbours"),  # lower case: not the name
-    ("a financial institution", "a financial institution"),  # lower case: ordinary English
-    # ...but restored in a spun text, with case, possessives and articles carried over
-    (SPUN_CONTEXT + "Officers mentioned an settlement.", None),
-    (SPUN_CONTEXT + "The officers’ report, in response to officers.", None),
-    (SPUN_CONTEXT + "IN RESPONSE TO THE NAVY", None),
-]
-
-EXPECTED_SPUN = {
-    SPUN_CONTEXT + "Officers mentioned an settlement.": "Officials said an agreement.",
-    SPUN_CONTEXT + "The officers’ report, in response to officers.": "The officials’ report, according to officials.",
-    SPUN_CONTEXT + "IN RESPONSE TO THE NAVY": "ACCORDING TO THE MILITARY",
-}
-RESTORED_CONTEXT = (
-    "The satellite firm sells technologies. Sales rose 5 percent this year after the Cold War. "
-)
-
-
-@pytest.mark.parametrize("text,expected", CASES)
-def test_restore_cases(small, text, expected):
-    out = small.restore(text)
-    if expected is None:
-        expected = RESTORED_CONTEXT + EXPECTED_SPUN[text]
-    assert out == expected
-
-
-def test_article_agrees_with_restored_word(small):
-    text = SPUN_CONTEXT + "It is a settlement. A SETTLEMENT"
-    assert small.restore(text).endswith("It is an agreement. AN AGREEMENT")
-
-
-def test_article_left_when_it_already_disagreed(small):
-    # The spinner does not fix grammar: "an settlement" came from "an agreement".
-    assert small.restore(SPUN_CONTEXT + "an settlement").endswith("an agreement")
-
 
 def test_contractions_are_not_split(small, tmp_path):
-    lex = tmp_path / "l.tsv"
-    lex.write_text("# despin-lexicon 1\nspun\toriginal\tclass\nisn\twasn\tartifact\n", encoding="utf-8")
-    r = despin.Restorer(bundled_lexicon=False, lexicons=(str(lex),))
+    lex = write_lexicon(tmp_path / "l.tsv", "isn\twasn\tartifact\n")
+    r = despin.Restorer(bundled_lexicon=False, lexicons=(lex,))
     assert r.restore("It isn’t so, isn't it") == "It isn’t so, isn't it"
 
 
-def test_name_only_entries_need_a_name(small):
-    text = SPUN_CONTEXT + "College fees rose. She went to Kookmin College in Seoul."
-    out = small.restore(text)
-    assert "College fees rose." in out
-    assert "Kookmin University" in out
-
-
-def test_quotes_left_alone_when_the_text_leaves_them_unspun(small):
-    quote = ("“We asked the officers to wait for us, and they did what we asked of them, as they always have done "
-             "before in this town for years”")
-    text = SPUN_CONTEXT * 2 + "Officers mentioned it. He said " + quote + " today."
-    out = small.restore(text)
-    assert "Officials said it." in out
-    assert quote in out  # quote shows no spin, so its ordinary words stay
-
-
-def test_protect_quotes_option(small):
-    text = "He said “the satellite tv for pc” works."
-    r = despin.Restorer(small.config, protect={"quotes"})
-    assert r.restore(text) == text
-    assert small.restore(text) == "He said “the satellite” works."
-
-
-def test_protect_pattern_option(small):
-    text = "satellite tv for pc and SKU-satellite tv for pc"
-    r = despin.Restorer(small.config, protect_pattern=r"SKU-[^\n]*")
-    assert r.restore(text) == "satellite and SKU-satellite tv for pc"
-
-
-def test_urls_are_never_edited(small):
-    text = "See www.example.com/satellite tv for pc and http://x.org/applied sciences"
-    out = small.restore(text)
-    assert "www.example.com/satellite" in out and "http://x.org/applied" in out
-
-
-def test_threshold_option(small):
-    text = SPUN_CONTEXT + "Officers mentioned it."
-    strict = despin.Restorer(small.config, threshold=0.95)
-    out = strict.restore(text)
-    assert "Officers mentioned it." in out  # common forms are below 0.95
-    assert "satellite firm" in out  # artifacts (0.99) still restored
-
-
 def test_user_lexicon_overrides_and_keep(small, tmp_path):
-    lex = tmp_path / "user.tsv"
-    lex.write_text(
-        "# despin-lexicon 1\nspun\toriginal\tclass\tweight\ttags\n"
-        "satellite tv for pc\tsatellite television\tartifact\t0.99\t\n"
-        "applied sciences\tx\tkeep\t\t\n",
-        encoding="utf-8",
-    )
-    r = despin.Restorer(small.config, lexicons=small.config.lexicons + (str(lex),))
+    lex = write_lexicon(tmp_path / "user.tsv", "satellite tv for pc\tsatellite television\tartifact\t0.99\t\n"
+                                                "applied sciences\tx\tkeep\t\t\n")
+    r = despin.Restorer(small.config, lexicons=small.config.lexicons + (lex,))
     assert r.restore("satellite tv for pc and applied sciences") == "satellite television and applied sciences"
 
 
@@ -146,12 +47,8 @@ def test_choice_probability(scores, best, expected):
 
 
 def _one_entry(small, tmp_path, originals: str) -> despin.Restorer:
-    lex = tmp_path / f"user{len(originals)}.tsv"
-    lex.write_text(
-        f"# despin-lexicon 1\nspun\toriginal\tclass\tweight\ttags\nbolster\t{originals}\tcommon\t0.9\t\n",
-        encoding="utf-8",
-    )
-    return despin.Restorer(small.config, lexicons=small.config.lexicons + (str(lex),), threshold=0.05)
+    lex = write_lexicon(tmp_path / f"user{len(originals)}.tsv", f"bolster\t{originals}\tcommon\t0.9\t\n")
+    return despin.Restorer(small.config, lexicons=small.config.lexicons + (lex,), threshold=0.05)
 
 
 def test_confidence_counts_the_choice_among_originals(small, tmp_path):
@@ -180,13 +77,8 @@ def test_uncertain_choice_can_keep_an_edit_below_the_threshold(small, tmp_path):
 def test_artifacts_are_restored_however_uncertain_the_choice(small, tmp_path):
     """The literal artifact is surely wrong, so even eight originals, none of
     them likely, do not keep it; the choice is still shown."""
-    lex = tmp_path / "art.tsv"
-    lex.write_text(
-        "# despin-lexicon 1\nspun\toriginal\tclass\tweight\ttags\n"
-        "frobnicated widget\ta|b|c|d|e|f|g|h\tartifact\t0.97\t\n",
-        encoding="utf-8",
-    )
-    r = despin.Restorer(small.config, lexicons=small.config.lexicons + (str(lex),))
+    lex = write_lexicon(tmp_path / "art.tsv", "frobnicated widget\ta|b|c|d|e|f|g|h\tartifact\t0.97\t\n")
+    r = despin.Restorer(small.config, lexicons=small.config.lexicons + (lex,))
     res = r.restore_and_explain("We saw the frobnicated widget.")
     (e,) = res.edits
     assert (e.after, e.confidence) == ("a", 0.97)
@@ -284,9 +176,8 @@ def test_wants_an(word, an):
 
 def test_all_caps_cased_form_is_counted_once(tmp_path):
     # "ECU" is written in capitals: its spelling and its all-caps form are the same string
-    lex = tmp_path / "l.tsv"
-    lex.write_text("# despin-lexicon 1\nspun\toriginal\tclass\nECU\tEuropean Union\tartifact\n", encoding="utf-8")
-    r = despin.Restorer(bundled_lexicon=False, lexicons=(str(lex),), context=False)
+    lex = write_lexicon(tmp_path / "l.tsv", "ECU\tEuropean Union\tartifact\n")
+    r = despin.Restorer(bundled_lexicon=False, lexicons=(lex,), context=False)
     rep = r.detect("The ECU rose, and the ecu did not.")
     assert rep.artifacts == 1
     assert [(e.form, e.count) for e in rep.evidence] == [("ECU", 1)]
