@@ -308,10 +308,12 @@ def _add_option(p: argparse.ArgumentParser | argparse._ArgumentGroup, name: str,
     (and default) come from the option table in config.py."""
     o: Option = _OPTION[name]
     assert o.flag is not None, name
-    if help is None:
-        help = o.flag_doc or o.doc
+    if help is None and o.flag_doc is not None:
+        help = o.flag_doc
+    elif help is None:  # the doc as a phrase, like the other flags' help
+        help = o.doc[0].lower() + o.doc[1:].rstrip(".")
         if o.default not in (None, (), frozenset()) and not isinstance(o.default, bool):
-            help = f"{help.rstrip('.')} (default {o.default})"
+            help += f" (default {o.default})"
     p.add_argument(o.flag, dest=name, help=help, **kwargs)
 
 
@@ -334,7 +336,7 @@ def _add_lexicon_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    _add_option(p, "threshold", type=_unit_float)
+    _add_option(p, "threshold", type=_unit_float, metavar="CONFIDENCE")
     _add_lexicon_options(p)
     _add_option(p, "protect", action="append", choices=sorted(PROTECT_KINDS))
     _add_option(p, "context", action="store_const", const=False)
@@ -389,16 +391,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(r)
     _add_run_options(r)
     _add_common(r)
-    _add_option(r, "spin_threshold", type=_unit_float)
+    _add_option(r, "spin_threshold", type=_unit_float, metavar="SCORE")
     r.set_defaults(func=cmd_restore)
 
     d = sub.add_parser("detect", help="score how spun texts look", epilog=_EXIT_CODES,
                        description="A spin score per document (file, stdin, or JSONL line).")
     d.add_argument("paths", nargs="+", metavar="PATH", help="files, folders, or - for stdin")
     d.add_argument("--format", choices=["table", "csv", "jsonl"], default="table", help="output format")
-    _add_option(d, "spin_threshold", type=_unit_float)
+    _add_option(d, "spin_threshold", type=_unit_float, metavar="SCORE")
     d.add_argument("--threshold", dest="spin_threshold", type=_unit_float, action=_DeprecatedAlias,
-                   new="--spin-threshold")
+                   new="--spin-threshold", metavar="SCORE")
     d.add_argument("--check", action="store_true", help="exit 1 if any document is spun, 0 if none")
     _add_input_options(d)
     _add_run_options(d)
@@ -408,17 +410,18 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="evaluate against gold originals and clean text")
     e.add_argument("--pairs", metavar="DIR", help="folder with NAME.spun.txt and NAME.orig.txt")
     e.add_argument("--clean", action="append", metavar="FILE", help="clean JSONL or text file (repeatable)")
-    e.add_argument("--field", default="text")
-    e.add_argument("-v", "--verbose", action="store_true")
+    e.add_argument("--field", default="text", help="the JSONL field holding the text (default: text)")
+    e.add_argument("-v", "--verbose", action="store_true", help="also list each wrong edit, and edits in clean texts")
     _add_common(e)
     e.set_defaults(func=cmd_eval)
 
     b = sub.add_parser("build-model", help="build a context model from a clean corpus")
     b.add_argument("inputs", nargs="+", help="text files, JSONL files or folders")
-    b.add_argument("-o", "--output", required=True)
-    b.add_argument("--field", default="text", help="JSONL field holding the text")
+    b.add_argument("-o", "--output", required=True, metavar="FILE", help="the model file to write")
+    b.add_argument("--field", default="text", help="the JSONL field holding the text (default: text)")
     b.add_argument("--exclude-ids", action="append", metavar="JSONL", help="skip documents whose id is listed")
-    b.add_argument("--min-count", type=int, default=2)
+    b.add_argument("--min-count", type=int, default=2, metavar="N",
+                   help="keep words and context pairs seen at least N times (default 2)")
     _add_option(b, "lexicons", action="append", metavar="TSV",
                 help="also count the units of this lexicon file (repeatable)")
     _add_option(b, "bundled_lexicon", action="store_const", const=False,

@@ -32,7 +32,8 @@ class Option:
 
     ``flag`` is its command-line flag (None: Python only); ``flag_doc`` the
     flag's help where it differs from ``doc`` (a ``--no-`` switch, a
-    repeatable file).
+    repeatable file). The flag's help is ``flag_doc``, or else ``doc`` as a
+    phrase with the default.
     """
 
     name: str
@@ -58,19 +59,19 @@ class Config:
     lexicons: tuple[str, ...] = option(
         (), "Extra lexicon files (the bundled TSV format), loaded after the bundled lexicon. A spun form "
         "listed in a user file replaces the bundled entry for it; class `keep` switches a form off.",
-        "--lexicon", "An extra lexicon file (repeatable); its entries add to or override the bundled ones.")
+        "--lexicon", "an extra lexicon file (repeatable); its entries add to or override the bundled ones")
     bundled_lexicon: bool = option(
         True, "Whether to load the lexicon shipped with despin.",
-        "--no-bundled-lexicon", "Do not load the lexicon shipped with despin (use only --lexicon files).")
+        "--no-bundled-lexicon", "do not load the lexicon shipped with despin (use only --lexicon files)")
     protect: frozenset[str] = option(
         frozenset(), 'Spans never to edit: any of "quotes" (text between quotation marks) and "names" '
         '(runs of capitalised words, except known spinner artifacts such as "Chilly Conflict").',
-        "--protect", "Never edit these spans (repeatable): quotes, names.")
+        "--protect", "never edit these spans (repeatable): quotes, names")
     protect_pattern: str | None = option(
         None, "A regular expression (`regex` syntax); text it matches is never edited.")
     context: bool = option(
         True, "Whether to use the context model (n-gram statistics) when scoring words that are also "
-        "ordinary English.", "--no-context", "Do not use the context model.")
+        "ordinary English.", "--no-context", "do not use the context model")
     model_path: str | None = option(
         None, "A context model built with `despin build-model`, used instead of the bundled one.", "--model")
     numerals: bool = option(
