@@ -23,11 +23,10 @@ from typing import IO, TYPE_CHECKING, Any
 from . import __version__
 from .batch import (
     ERROR_POLICIES,
-    FAILED,
-    SKIPPED,
     BatchOptions,
     DocumentResult,
     ProgressFactory,
+    Status,
     Summary,
     run_detect,
     run_restore,
@@ -161,7 +160,7 @@ def _detect_row(res: DocumentResult) -> dict[str, Any]:
         "spun_forms": rep.get("spun_forms"),
         "per_1000_words": round(per_1000, 2) if per_1000 is not None else None,
         "artifacts": rep.get("artifacts"),
-        "error": res.message if res.status in (SKIPPED, FAILED) else None,
+        "error": res.message if res.status in (Status.SKIPPED, Status.FAILED) else None,
     }
 
 

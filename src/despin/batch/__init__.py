@@ -54,17 +54,10 @@ from .plan import (
 )
 from .report import Progress, ProgressFactory, Reporter, Summary
 from .run import run_detect, run_restore
-from .work import CLEAN, FAILED, OUTCOMES, RESTORED, SKIPPED, SPUN, UNCHANGED, DocumentResult
+from .work import DocumentResult, Status
 
 __all__ = [
-    "CLEAN",
     "ERROR_POLICIES",
-    "FAILED",
-    "OUTCOMES",
-    "RESTORED",
-    "SKIPPED",
-    "SPUN",
-    "UNCHANGED",
     "JSONL_SUFFIXES",
     "STDIN_NAME",
     "BatchOptions",
@@ -74,6 +67,7 @@ __all__ = [
     "ProgressFactory",
     "Reporter",
     "Source",
+    "Status",
     "Summary",
     "Unit",
     "UsageError",

@@ -15,7 +15,7 @@ from typing import IO, Any
 from .files import AtomicFile, fsync_dir, make_backup, remove_stale_temps, write_atomic
 from .plan import BatchOptions, Plan, Unit
 from .report import Reporter
-from .work import FAILED, RESTORED, DocumentResult
+from .work import DocumentResult, Status
 
 __all__ = ["ExplainWriter", "Outputs", "UnitWriteError", "clean_stale_temps"]
 
@@ -53,7 +53,7 @@ class Outputs:
     def accept(self, res: DocumentResult) -> DocumentResult:
         """Write a result's output; a write error turns it into a failure."""
         if res.unit in self._broken:
-            res.status, res.message, res.out = FAILED, "output not written (see the error above)", None
+            res.status, res.message, res.out = Status.FAILED, "output not written (see the error above)", None
             return res
         if res.written is not None:  # the worker wrote it
             self._folders.add(os.path.dirname(os.path.abspath(res.written)))
@@ -70,14 +70,14 @@ class Outputs:
                 self._write_document(unit, res)
         except OSError as exc:
             self._fail_unit(unit)
-            res.status, res.message = FAILED, f"cannot write {unit.dest}: {exc.strerror or exc}"
+            res.status, res.message = Status.FAILED, f"cannot write {unit.dest}: {exc.strerror or exc}"
         return res
 
     def _write_document(self, unit: Unit, res: DocumentResult) -> None:
         assert unit.dest is not None and res.out is not None
         if self.plan.mode != "in-place":
             write_atomic(unit.dest, res.out)
-        elif res.status == RESTORED:
+        elif res.status == Status.RESTORED:
             with AtomicFile(unit.dest, stat.S_IMODE(os.stat(unit.dest).st_mode)) as f:
                 f.write(res.out)
                 make_backup(unit.dest)
@@ -90,7 +90,7 @@ class Outputs:
             mode = stat.S_IMODE(os.stat(unit.dest).st_mode) if self.plan.mode == "in-place" else None
             f = self._open[unit.id] = AtomicFile(unit.dest, mode)
         f.write(res.out)
-        if res.status == RESTORED:
+        if res.status == Status.RESTORED:
             self._changed.add(unit.id)
 
     def end(self, res: DocumentResult) -> None:

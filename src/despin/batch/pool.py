@@ -17,7 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from .plan import Plan
-from .work import END, FAILED, DocTask, DocumentResult, Done, EndOfFile, Job, LineTask, Task, run_task, task_bytes
+from .work import DocTask, DocumentResult, Done, EndOfFile, Job, LineTask, Status, Task, run_task, task_bytes
 
 __all__ = ["CHUNK_BYTES", "CHUNK_ITEMS", "IN_FLIGHT_PER_JOB", "Executor", "effective_jobs"]
 
@@ -44,7 +44,7 @@ def _run_chunk(chunk: list[Task | EndOfFile]) -> list[DocumentResult]:
 
 def _run_any(job: Job, task: Task | EndOfFile) -> DocumentResult:
     if isinstance(task, EndOfFile):
-        return DocumentResult(task.unit, task.display, None, END, abort=task.abort)
+        return DocumentResult(task.unit, task.display, None, Status.END, abort=task.abort)
     return run_task(job, task)
 
 
@@ -162,7 +162,7 @@ class Executor:
             self._restart(generation)
             line = task.line if isinstance(task, LineTask) else None
             out = task.data if isinstance(task, LineTask) else None
-            return DocumentResult(task.unit, task.display, line, FAILED, task_bytes(task), out=out,
+            return DocumentResult(task.unit, task.display, line, Status.FAILED, task_bytes(task), out=out,
                                   message="the worker process died on it (out of memory?)")
 
 

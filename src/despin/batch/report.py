@@ -8,11 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
-from .work import CLEAN, FAILED, OUTCOMES, RESTORED, SKIPPED, SPUN, UNCHANGED, DocumentResult
+from .work import DocumentResult, Status
 
 __all__ = ["MESSAGES_PER_SOURCE", "Progress", "ProgressFactory", "Reporter", "Summary"]
 
 MESSAGES_PER_SOURCE = 20  # problems shown per file before the rest are only counted
+
+
+def _outcome(status: str) -> property:
+    """The count of documents with this status, as a read-only attribute."""
+    return property(lambda self: self.outcomes[status], doc=f"documents {status}")
 
 
 @dataclass
@@ -28,7 +33,7 @@ class Summary:
     seconds: float = 0.0
 
     def add(self, res: DocumentResult) -> None:
-        if res.status not in OUTCOMES:
+        if res.status not in Status.OUTCOMES:
             raise ValueError(f"not an outcome: {res.status!r}")
         self.read += 1
         self.outcomes[res.status] += 1
@@ -36,29 +41,12 @@ class Summary:
         self.edits += res.n_edits
         self.bytes += res.nbytes
 
-    @property
-    def restored(self) -> int:
-        return self.outcomes[RESTORED]
-
-    @property
-    def unchanged(self) -> int:
-        return self.outcomes[UNCHANGED]
-
-    @property
-    def spun(self) -> int:
-        return self.outcomes[SPUN]
-
-    @property
-    def clean(self) -> int:
-        return self.outcomes[CLEAN]
-
-    @property
-    def skipped(self) -> int:
-        return self.outcomes[SKIPPED]
-
-    @property
-    def failed(self) -> int:
-        return self.outcomes[FAILED]
+    restored = _outcome(Status.RESTORED)
+    unchanged = _outcome(Status.UNCHANGED)
+    spun = _outcome(Status.SPUN)
+    clean = _outcome(Status.CLEAN)
+    skipped = _outcome(Status.SKIPPED)
+    failed = _outcome(Status.FAILED)
 
     @property
     def mb_per_second(self) -> float:
@@ -93,7 +81,7 @@ class Reporter:
     def result(self, res: DocumentResult) -> None:
         if res.warning:
             self.problem(res.display, res.where, "warning", res.warning)
-        if res.message and res.status in (SKIPPED, FAILED):
+        if res.message and res.status in (Status.SKIPPED, Status.FAILED):
             self.problem(res.display, res.where, res.status, res.message)
 
     def note(self, message: str) -> None:

@@ -13,7 +13,7 @@ from .outputs import ExplainWriter, Outputs, UnitWriteError, clean_stale_temps
 from .plan import BatchOptions, Plan, discover, plan_detect, plan_restore
 from .pool import Executor, effective_jobs
 from .report import ProgressFactory, Reporter, Summary
-from .work import CLEAN, END, FAILED, SPUN, DocumentResult, Job, tasks_of
+from .work import DocumentResult, Job, Status, tasks_of
 
 __all__ = ["run_detect", "run_restore"]
 
@@ -78,12 +78,12 @@ def run_restore(
     explain = ExplainWriter(opts.explain) if opts.explain else None
 
     def handle(res: DocumentResult) -> DocumentResult | None:
-        if res.status == END:
+        if res.status == Status.END:
             try:
                 outputs.end(res)
             except UnitWriteError as exc:
-                reporter.problem(res.display, res.display, FAILED, str(exc))
-                return DocumentResult(res.unit, res.display, None, FAILED, message=None)
+                reporter.problem(res.display, res.display, Status.FAILED, str(exc))
+                return DocumentResult(res.unit, res.display, None, Status.FAILED, message=None)
             return None
         res = outputs.accept(res)
         if explain is not None:
@@ -122,9 +122,9 @@ def run_detect(
     job = Job(restorer, detect=True, field=opts.field, errors=opts.errors, keep_unchanged=False)
 
     def handle(res: DocumentResult) -> DocumentResult | None:
-        if res.status == END:
+        if res.status == Status.END:
             return None
-        if res.message is not None or res.status in (SPUN, CLEAN):
+        if res.message is not None or res.status in (Status.SPUN, Status.CLEAN):
             on_result(res)  # blank JSONL lines (no message) get no row
         return res
 

@@ -22,14 +22,6 @@ from .files import write_atomic
 from .plan import ERROR_POLICIES, Plan, Unit
 
 __all__ = [
-    "CLEAN",
-    "END",
-    "FAILED",
-    "OUTCOMES",
-    "RESTORED",
-    "SKIPPED",
-    "SPUN",
-    "UNCHANGED",
     "DocTask",
     "DocumentError",
     "DocumentResult",
@@ -37,6 +29,7 @@ __all__ = [
     "EndOfFile",
     "Job",
     "LineTask",
+    "Status",
     "Task",
     "decode_text",
     "run_task",
@@ -44,19 +37,24 @@ __all__ = [
     "tasks_of",
 ]
 
-# What became of a document (DocumentResult.status).
-RESTORED, UNCHANGED = "restored", "unchanged"  # restore
-SPUN, CLEAN = "spun", "clean"  # detect
-SKIPPED, FAILED = "skipped", "failed"  # either
-OUTCOMES = (RESTORED, UNCHANGED, SPUN, CLEAN, SKIPPED, FAILED)
-END = "end"  # not a document: the end of a JSONL file (its output can now appear)
+
+
+class Status:
+    """What became of a document: the values of ``DocumentResult.status``."""
+
+    RESTORED, UNCHANGED = "restored", "unchanged"  # restore
+    SPUN, CLEAN = "spun", "clean"  # detect
+    SKIPPED, FAILED = "skipped", "failed"  # either
+    OUTCOMES = (RESTORED, UNCHANGED, SPUN, CLEAN, SKIPPED, FAILED)
+    END = "end"  # not a document: the end of a JSONL file (its output can now appear)
+
 
 
 
 class DocumentError(Exception):
     """A problem with one document: it is counted as ``status`` and the batch goes on."""
 
-    def __init__(self, message: str, status: str = FAILED):
+    def __init__(self, message: str, status: str = Status.FAILED):
         super().__init__(message)
         self.status = status
 
@@ -144,7 +142,7 @@ def run_task(job: Job, task: Task) -> DocumentResult:
     except Exception as exc:  # a bug must not stop the batch; reported as this document's failure
         line = task.line if isinstance(task, LineTask) else None
         out = task.data if isinstance(task, LineTask) else None
-        return DocumentResult(task.unit, task.display, line, FAILED, task_bytes(task),
+        return DocumentResult(task.unit, task.display, line, Status.FAILED, task_bytes(task),
                               message=f"internal error: {type(exc).__name__}: {exc}", out=out)
 
 
@@ -155,7 +153,7 @@ def _write_output(res: DocumentResult, dest: str) -> None:
     try:
         write_atomic(dest, res.out)
     except OSError as exc:
-        res.status, res.message = FAILED, f"cannot write {dest}: {exc.strerror or exc}"
+        res.status, res.message = Status.FAILED, f"cannot write {dest}: {exc.strerror or exc}"
     else:
         res.written = dest
     res.out = None
@@ -170,12 +168,12 @@ def task_bytes(task: Task) -> int:
 
 
 def _run_doc(job: Job, task: DocTask) -> DocumentResult:
-    base = DocumentResult(task.unit, task.display, None, FAILED, task.size)
+    base = DocumentResult(task.unit, task.display, None, Status.FAILED, task.size)
     try:
         data = task.data if task.data is not None else _read_file(task.path or "")
         base.nbytes = len(data)
         if not data:
-            base.status, base.message, base.out = SKIPPED, "empty file", b""
+            base.status, base.message, base.out = Status.SKIPPED, "empty file", b""
             return base
         nul = data.find(b"\0")
         if nul >= 0:
@@ -189,9 +187,9 @@ def _run_doc(job: Job, task: DocTask) -> DocumentResult:
     res = job.restorer.restore_and_explain(text)
     _add_edits(job, base, text, res.edits, task.display, numbered=True)
     if res.edits:
-        base.status, base.out = RESTORED, res.text.encode("utf-8")
+        base.status, base.out = Status.RESTORED, res.text.encode("utf-8")
     else:
-        base.status, base.out = UNCHANGED, data if job.keep_unchanged else None
+        base.status, base.out = Status.UNCHANGED, data if job.keep_unchanged else None
     return base
 
 
@@ -207,10 +205,10 @@ def _read_file(path: str) -> bytes:
 
 def _run_line(job: Job, task: LineTask) -> DocumentResult:
     raw = task.data
-    res = DocumentResult(task.unit, task.display, task.line, FAILED, len(raw), out=raw)
+    res = DocumentResult(task.unit, task.display, task.line, Status.FAILED, len(raw), out=raw)
     body, end = _split_line_end(raw)
     if not body.strip():
-        res.status = SKIPPED  # a blank line: passed through, counted, not worth a message
+        res.status = Status.SKIPPED  # a blank line: passed through, counted, not worth a message
         return res
     if job.detect:
         res.out = None  # nothing is written
@@ -225,10 +223,10 @@ def _run_line(job: Job, task: LineTask) -> DocumentResult:
     restored = job.restorer.restore_and_explain(text)
     _add_edits(job, res, text, restored.edits, f"{task.display}:{task.line}", numbered=False)
     if not restored.edits:
-        res.status = UNCHANGED  # the line goes out byte for byte
+        res.status = Status.UNCHANGED  # the line goes out byte for byte
         return res
     obj[job.field] = restored.text
-    res.status, res.out = RESTORED, _dump_record(obj, body) + end
+    res.status, res.out = Status.RESTORED, _dump_record(obj, body) + end
     return res
 
 
@@ -250,12 +248,12 @@ def _parse_record(body: bytes, job: Job) -> tuple[str, dict[str, Any], str | Non
     if not isinstance(obj, dict):
         raise DocumentError(f"not a JSON object but {type(obj).__name__}")
     if job.field not in obj:
-        raise DocumentError(f"no field {job.field!r}", SKIPPED)
+        raise DocumentError(f"no field {job.field!r}", Status.SKIPPED)
     text = obj[job.field]
     if not isinstance(text, str):
-        raise DocumentError(f"field {job.field!r} is {_json_type(text)}, not a string", SKIPPED)
+        raise DocumentError(f"field {job.field!r} is {_json_type(text)}, not a string", Status.SKIPPED)
     if not text:
-        raise DocumentError(f"field {job.field!r} is empty", SKIPPED)
+        raise DocumentError(f"field {job.field!r} is empty", Status.SKIPPED)
     return text, obj, warning
 
 
@@ -287,7 +285,7 @@ def _add_edits(job: Job, res: DocumentResult, text: str, edits: Sequence[Edit], 
 
 def _detected(job: Job, res: DocumentResult, text: str) -> DocumentResult:
     rep = job.restorer.detect(text)
-    res.status = SPUN if rep.spun else CLEAN
+    res.status = Status.SPUN if rep.spun else Status.CLEAN
     res.out = None
     res.report = {
         "score": rep.score,
@@ -339,7 +337,7 @@ def tasks_of(plan: Plan, stdin: IO[bytes]) -> Iterator[Task | EndOfFile]:
             yield Done(DocumentResult(u.id, s.display, None, s.problem_status, message=s.problem))
         elif u.skip is not None:
             message = None if u.resumed else u.skip
-            yield Done(DocumentResult(u.id, s.display, None, SKIPPED, message=message, resumed=u.resumed))
+            yield Done(DocumentResult(u.id, s.display, None, Status.SKIPPED, message=message, resumed=u.resumed))
         elif s.jsonl:
             yield from _line_tasks(u, stdin)
         elif s.path == "-":
@@ -355,7 +353,7 @@ def _line_tasks(u: Unit, stdin: IO[bytes]) -> Iterator[Task | EndOfFile]:
     try:
         opened: Any = contextlib.nullcontext(stdin) if s.path == "-" else open(s.path, "rb")
     except OSError as exc:
-        yield Done(DocumentResult(u.id, s.display, None, FAILED, message=f"cannot read: {exc.strerror}"))
+        yield Done(DocumentResult(u.id, s.display, None, Status.FAILED, message=f"cannot read: {exc.strerror}"))
         yield EndOfFile(u.id, s.display, abort=True)
         return
     n = 0
@@ -364,10 +362,10 @@ def _line_tasks(u: Unit, stdin: IO[bytes]) -> Iterator[Task | EndOfFile]:
             for n, raw in enumerate(fh, start=1):
                 yield LineTask(u.id, s.display, n, raw)
         except OSError as exc:
-            yield Done(DocumentResult(u.id, s.display, n + 1, FAILED,
+            yield Done(DocumentResult(u.id, s.display, n + 1, Status.FAILED,
                                       message=f"read error, the rest of the file is lost: {exc.strerror}"))
             yield EndOfFile(u.id, s.display, abort=True)
             return
     if n == 0:
-        yield Done(DocumentResult(u.id, s.display, None, SKIPPED, message="empty file", out=b""))
+        yield Done(DocumentResult(u.id, s.display, None, Status.SKIPPED, message="empty file", out=b""))
     yield EndOfFile(u.id, s.display)
