@@ -38,7 +38,6 @@ __all__ = [
 ]
 
 
-
 class Status:
     """What became of a document: the values of ``DocumentResult.status``."""
 
@@ -47,8 +46,6 @@ class Status:
     SKIPPED, FAILED = "skipped", "failed"  # either
     OUTCOMES = (RESTORED, UNCHANGED, SPUN, CLEAN, SKIPPED, FAILED)
     END = "end"  # not a document: the end of a JSONL file (its output can now appear)
-
-
 
 
 class DocumentError(Exception):
