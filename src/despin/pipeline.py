@@ -7,6 +7,7 @@ text's spin report is known. It reads the resources of a
 
 from __future__ import annotations
 
+import bisect
 from typing import Protocol
 
 import regex
@@ -20,9 +21,9 @@ from .lexicon import Lexicon, artifact_lexicon
 from .protect import protected_spans
 from .render import render
 from .score import ContextScorer, restored_neighbours, score_candidates
-from .tokenize import Tokens
+from .tokenize import Tokens, tokenize
 
-__all__ = ["Resources", "stage_edits"]
+__all__ = ["Resources", "left_alone", "stage_edits"]
 
 
 class Resources(Protocol):
@@ -42,8 +43,9 @@ class Resources(Protocol):
     def protect_re(self) -> regex.Pattern[str] | None: ...
 
 
-def stage_edits(r: Resources, tokens: Tokens, report: SpinReport) -> list[Edit]:
-    """The edits for the text of ``tokens`` whose spin report is ``report``."""
+def stage_edits(r: Resources, tokens: Tokens, report: SpinReport, considered: list[Edit] | None = None) -> list[Edit]:
+    """The edits for the text of ``tokens`` whose spin report is ``report``; the
+    scored candidates not chosen are added to ``considered``, if given."""
     cfg = r.config
     if report.spun:  # every entry may apply
         found = scan(tokens, r.lexicon, cfg.numerals)
@@ -66,4 +68,25 @@ def stage_edits(r: Resources, tokens: Tokens, report: SpinReport) -> list[Edit]:
             redone = {id(s.cand) for s in rescored}
             scored = [s for s in scored if id(s.cand) not in redone] + rescored
             chosen = decide(scored, cfg.threshold, protected, protect_names)
+    if considered is not None:  # the candidates left alone, each as the edit it would have been
+        made = {id(s) for s in chosen}
+        considered.extend(e for s in scored if id(s) not in made for e in render(tokens, [s]))
     return render(tokens, chosen)
+
+
+def left_alone(r: Resources, text: str, report: SpinReport, edits: tuple[Edit, ...]) -> tuple[Edit, ...]:
+    """The candidates of a first read of ``text`` that were scored but not made
+    into ``edits`` (below the threshold, or protected), in text order, none
+    overlapping an edit or each other."""
+    if not (report.spun or report.artifacts):
+        return ()  # nothing is scored in such a text
+    found: list[Edit] = []
+    stage_edits(r, tokenize(text), report, found)
+    spans = sorted((e.start, e.end) for e in edits)
+    out: list[Edit] = []
+    for e in sorted(found, key=lambda e: (e.start, -e.end)):
+        k = bisect.bisect_left(spans, (e.end, e.end))
+        if (k > 0 and spans[k - 1][1] > e.start) or (out and out[-1].end > e.start):
+            continue
+        out.append(e)
+    return tuple(out)

@@ -25,6 +25,7 @@ from .edits import Edit
 from .errors import InputError
 from .lexicon import Lexicon, artifact_lexicon, load_lexicon
 from .passes import restore_passes
+from .pipeline import left_alone
 from .score import ContextScorer
 
 __all__ = ["Restored", "Restorer", "detect", "restore", "restore_and_explain", "restore_batch"]
@@ -33,13 +34,24 @@ __all__ = ["Restored", "Restorer", "detect", "restore", "restore_and_explain", "
 class Restored:
     """The result of :func:`restore_and_explain`: the restored ``text``, the
     ``edits`` made, and the spin ``report`` of the input (computed on first
-    access when the input was recognised as clean on the fast path)."""
+    access when the input was recognised as clean on the fast path).
 
-    __slots__ = ("_make_report", "_report", "edits", "text")
+    ``considered`` is empty unless asked for (``considered=True``); then it
+    holds the candidates that were scored but not made into edits, because
+    their confidence stayed below the threshold or a protected span
+    (quotation, name, ``protect_pattern``, web address) covers them: each as
+    the :class:`Edit` of the input it would have been, with its confidence
+    and evidence. They come from the first read of the input, in text order,
+    and overlap no edit.
+    """
 
-    def __init__(self, text: str, edits: tuple[Edit, ...], report: SpinReport | Callable[[], SpinReport]):
+    __slots__ = ("_make_report", "_report", "considered", "edits", "text")
+
+    def __init__(self, text: str, edits: tuple[Edit, ...], report: SpinReport | Callable[[], SpinReport],
+                 considered: tuple[Edit, ...] = ()):
         self.text = text
         self.edits = edits
+        self.considered = considered
         self._report = report if isinstance(report, SpinReport) else None
         self._make_report = None if isinstance(report, SpinReport) else report
 
@@ -137,10 +149,14 @@ class Restorer:
         text = check_text(text)
         return spin_report(text, self.lexicon, self.config.spin_threshold)
 
-    def restore_and_explain(self, text: str) -> Restored:
-        """Restore ``text`` and list every edit with its span, confidence and reason."""
+    def restore_and_explain(self, text: str, *, considered: bool = False) -> Restored:
+        """Restore ``text`` and list every edit with its span, confidence and reason;
+        with ``considered``, also the candidates left alone (:attr:`Restored.considered`)."""
         text = check_text(text)
         restored, edits, report = restore_passes(self, text)
+        if considered:
+            report = report if report is not None else self.detect(text)
+            return Restored(restored, tuple(edits), report, left_alone(self, text, report, tuple(edits)))
         if report is None:
             return Restored(restored, tuple(edits), lambda: self.detect(text))
         return Restored(restored, tuple(edits), report)
@@ -175,9 +191,10 @@ def restore(text: str, **options: Any) -> str:
     return restorer_for(**options).restore(text)
 
 
-def restore_and_explain(text: str, **options: Any) -> Restored:
-    """Like :func:`restore`, and list every edit (span, before, after, confidence, reason)."""
-    return restorer_for(**options).restore_and_explain(text)
+def restore_and_explain(text: str, *, considered: bool = False, **options: Any) -> Restored:
+    """Like :func:`restore`, and list every edit (span, before, after, confidence, reason);
+    with ``considered``, also the candidates left alone (:attr:`Restored.considered`)."""
+    return restorer_for(**options).restore_and_explain(text, considered=considered)
 
 
 def detect(text: str, **options: Any) -> SpinReport:
