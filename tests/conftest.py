@@ -37,7 +37,7 @@ def cli(tmp_path: Path, lexicon: Path, monkeypatch: pytest.MonkeyPatch):
 
     def run(command: str, *args: str) -> int:
         extra = ["--lexicon", str(lexicon), "--no-bundled-lexicon"]
-        if command in ("restore", "eval"):
+        if command in ("restore", "eval", "report"):
             extra.append("--no-context")
         if command in ("restore", "detect") and not any(a in ("-j", "--jobs") for a in args):
             extra += ["-j", "1"]

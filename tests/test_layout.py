@@ -19,7 +19,7 @@ SRC = Path(despin.__file__).parent
 ORDER = [
     "errors", "logistic", "_resources", "config", "tokenize", "lexicon", "edits", "context",
     "detection", "bounds", "candidates", "score", "decide", "render", "protect", "pipeline", "passes",
-    "restorer", "api", "corpus", "evaluate", "model_build",
+    "restorer", "api", "report", "corpus", "evaluate", "model_build",
     "batch.files", "batch.diff", "batch.plan", "batch.work", "batch.pool", "batch.report", "batch.outputs",
     "batch.run", "batch", "integrations", "integrations.datatrove", "cli", "__main__", "",
 ]

@@ -11,6 +11,7 @@ from .config import Config
 from .detection import Evidence, SpinReport
 from .edits import Edit, apply_edits
 from .errors import ConfigError, DespinError, EditError, InputError, LexiconError, ModelError, UsageError
+from .report import report_html
 from .restorer import Restored, Restorer, detect, restore, restore_and_explain, restore_batch
 
 __version__ = "0.1.0"
@@ -21,6 +22,7 @@ __all__ = [
     "apply_edits",
     "detect",
     "restore_batch",
+    "report_html",
     "Restorer",
     "Restored",
     "Config",

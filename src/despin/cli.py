@@ -17,6 +17,7 @@ import csv
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from .batch import (
     run_restore,
 )
 from .config import OPTIONS, PROTECT_KINDS, Config, Option
-from .errors import DespinError
+from .errors import DespinError, UsageError
 from .restorer import Restorer
 
 if TYPE_CHECKING:  # evaluate is imported only by the eval command
@@ -204,6 +205,75 @@ def cmd_detect(args: argparse.Namespace) -> int:
     if args.check and summary.spun:
         return EXIT_SPUN
     return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def _report_inputs(paths: Sequence[str], errors: str) -> tuple[list[tuple[int, str, str]], int]:
+    """The ``(index in paths, name, text)`` of each readable input, and how
+    many could not be read (said on stderr)."""
+    from .batch.work import DocumentError, decode_text
+
+    docs: list[tuple[int, str, str]] = []
+    failed = 0
+    for k, path in enumerate(paths):
+        try:
+            if path != "-" and os.path.isdir(path):
+                raise DocumentError("is a folder; report reads files (name them, e.g. folder/*.txt)")
+            text, warning = decode_text(sys.stdin.buffer.read() if path == "-" else _read_bytes(path), errors)
+        except (OSError, DocumentError) as exc:
+            print(f"despin: {path}: {exc.strerror if isinstance(exc, OSError) else exc}", file=sys.stderr)
+            failed += 1
+            continue
+        if warning:
+            print(f"despin: {path}: {warning}", file=sys.stderr)
+        docs.append((k, "stdin" if path == "-" else path, text))
+    return docs, failed
+
+
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _report_pages(paths: Sequence[str], output: str | None) -> list[str] | None:
+    """Where each input's page goes when ``output`` is a folder (it exists, or
+    its name ends in a separator); None for one page (``output``, or stdout).
+    Raises UsageError when a page would go over an input or two share a name."""
+    per_input = output is not None and (os.path.isdir(output) or output.endswith(("/", os.sep)))
+    dests = ([os.path.join(output, os.path.splitext(os.path.basename(p))[0] + ".html") for p in paths]
+             if output is not None and per_input else [output] if output is not None else [])
+    inputs = {os.path.realpath(p) for p in paths if p != "-"}
+    for dest, n in Counter(dests).items():
+        if os.path.realpath(dest) in inputs:
+            raise UsageError(f"refusing to write the report over its input {dest}")
+        if n > 1 and per_input:
+            raise UsageError(f"two inputs would both be reported in {dest}; report them separately")
+    return dests if per_input else None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .batch.files import write_atomic
+    from .report import report_html_documents
+
+    dests = _report_pages(args.paths, args.output)  # before reading: nothing is done on a usage error
+    r = _restorer(args)
+    docs, failed = _report_inputs(args.paths, args.errors)
+    if dests is not None:
+        for k, name, text in docs:
+            write_atomic(dests[k], report_html_documents([(name, text)], args.title, restorer=r).encode("utf-8"))
+    elif docs:
+        page = report_html_documents([(name, text) for _, name, text in docs], args.title, restorer=r)
+        if args.output is not None:
+            write_atomic(args.output, page.encode("utf-8"))
+        else:
+            sys.stdout.write(page)
+            sys.stdout.flush()
+    if not args.quiet:
+        note = f"; {failed} could not be read" if failed else ""
+        print(f"despin: reported {len(docs)} document(s) to {args.output or 'stdout'}{note}", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 # -- eval and build-model (unchanged behaviour) ----------------------------------------------
@@ -405,6 +475,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(d)
     _add_lexicon_options(d)
     d.set_defaults(func=cmd_detect)
+
+    rp = sub.add_parser(
+        "report", help="an HTML report: what was spun, what it was, and why", epilog=_EXIT_CODES,
+        description="A self-contained HTML page (no network, no script needed): the verdict and its "
+                    "evidence, the text with every edit and every candidate left alone, the restored text "
+                    "and the explanation lines. One page for all inputs, with an index (-o FILE, or stdout), "
+                    "or one page per input (-o FOLDER/).")
+    rp.add_argument("paths", nargs="+", metavar="PATH", help="text files, or - for stdin")
+    rp.add_argument("-o", "--output", metavar="OUT",
+                    help="the page to write (default: stdout); a folder (existing, or ending in /) "
+                         "gets one page per input, NAME.html")
+    rp.add_argument("--title", help="the page's title (default: despin report: NAME)")
+    rp.add_argument("--errors", choices=ERROR_POLICIES, default="strict",
+                    help="invalid UTF-8: strict fails the document (default); replace (U+FFFD) or ignore "
+                         "(drop the bytes) report it with a warning")
+    rp.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    _add_common(rp)
+    _add_option(rp, "spin_threshold", type=_unit_float, metavar="SCORE")
+    rp.set_defaults(func=cmd_report)
 
     e = sub.add_parser("eval", help="evaluate against gold originals and clean text")
     e.add_argument("--pairs", metavar="DIR", help="folder with NAME.spun.txt and NAME.orig.txt")
