@@ -161,6 +161,13 @@ def test_the_text_reads_back_as_the_input_and_as_the_restored_text(example: Any)
     assert text_of(div, skip="del") == res.text
 
 
+def test_the_dom_stays_light(example: Any) -> None:
+    """Three elements per edit (mark, del, ins), one per candidate left alone, nothing else in the text."""
+    _, res, root, _ = example
+    div = find(root, "div", "text")
+    assert sum(1 for _ in div.iter()) - 1 == 3 * len(res.edits) + len(res.considered)
+
+
 def test_the_header_gives_verdict_evidence_and_counts(example: Any) -> None:
     _, res, root, _ = example
     rep = res.report
@@ -265,6 +272,15 @@ def test_several_documents_share_one_page_with_an_index(example: Any) -> None:
     ids = [el.get("id") for el in root.iter() if el.get("id")]
     assert len(ids) == len(set(ids))
     assert len([m for m in find_all(root, "mark", "e") if m.get("id")]) == 25
+
+
+def test_the_module_docstring_example() -> None:
+    import doctest
+
+    import despin.report
+
+    result = doctest.testmod(despin.report, verbose=False)
+    assert result.attempted >= 1 and result.failed == 0
 
 
 def test_an_empty_text_gives_a_page() -> None:

@@ -4,6 +4,7 @@ missing; ``.ci/run`` installs both."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -113,7 +114,8 @@ def test_print_shows_confidences_and_hides_controls(page: Any, tmp_path: Path) -
     page.emulate_media(media="print")
     mark = page.locator(".text mark.e").first
     assert mark.evaluate("el => getComputedStyle(el, '::after').content") == '" [0.95]"'
-    assert page.locator("textarea").is_hidden()
+    assert page.locator("textarea").is_hidden() and page.locator(".legend mark.e").first.evaluate(
+        "el => getComputedStyle(el, '::after').content") == "none"
     assert len(page.pdf()) > 10_000
 
 
@@ -126,3 +128,33 @@ def test_script_in_the_input_never_runs(page: Any, tmp_path: Path) -> None:
     assert page.locator("script").count() == 0 and page.locator(".text img").count() == 0
     assert page.locator(".text").is_visible()
     assert '<script>window.pwned = 1; alert("pwned")</script>' in page.locator(".text").inner_text()
+
+
+def test_the_explanation_downloads_and_replays(browser: Any, tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    context = browser.new_context(accept_downloads=True)
+    try:
+        page = context.new_page()
+        open_report(page, tmp_path, text)
+        with page.expect_download() as info:
+            page.click("a.download")
+        download = info.value
+        assert download.suggested_filename == "spun_news.txt.explain.jsonl"
+        lines = Path(download.path()).read_text(encoding="utf-8").splitlines()
+    finally:
+        context.close()
+    assert despin.apply_edits(text, [json.loads(line) for line in lines]) == despin.restore(text)
+
+
+def test_a_50000_word_text_stays_usable(page: Any, tmp_path: Path) -> None:
+    dev = Path(__file__).parent / "data" / "dev"
+    one = "\n\n".join((dev / f"{name}.spun.txt").read_text(encoding="utf-8") for name in ("000", "001"))
+    text = "\n\n".join([one] * (50_000 // len(one.split()) + 1))
+    opened = open_report(page, tmp_path, text, name="long.txt")
+    assert opened.requests == [opened.url]
+    load = page.evaluate("performance.getEntriesByType('navigation')[0].duration")
+    assert load < 20_000, f"{load:.0f} ms to load"  # about 1-2 s on two shared cores
+    marks = page.locator(".text mark.e")
+    assert marks.count() > 5_000
+    marks.nth(marks.count() - 1).focus()
+    assert "confidence " in marks.nth(marks.count() - 1).evaluate("el => getComputedStyle(el, '::after').content")

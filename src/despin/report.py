@@ -83,26 +83,13 @@ def report_html_documents(
     entries = {e.source: e for e in r.lexicon.entries}
     if title is None:
         title = f"despin report: {docs[0].name}" if len(docs) == 1 else f"despin report: {len(docs)} documents"
-    if not docs:
-        return _page(title, f"<h1>{_esc(title)}</h1>\n<p>No documents.</p>")
     body = [f"<h1>{_esc(title)}</h1>"]
+    if not docs:
+        body.append("<p>No documents.</p>")
     if len(docs) > 1:
         body.append(_index(docs))
     body.extend(_document(d, entries, heading=len(docs) > 1) for d in docs)
     return _page(title, "\n".join(body))
-
-
-def _explanation_jsonl(name: str, edits: Sequence[Edit]) -> bytes:
-    """The explanation lines ``despin restore --explain`` writes for one document."""
-    out = []
-    for e in edits:
-        record: dict[str, Any] = {"path": name, "line": None}
-        record.update(e.to_dict())
-        try:
-            out.append((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
-        except UnicodeEncodeError:  # lone surrogates: escaped, as --explain does
-            out.append((json.dumps(record) + "\n").encode("ascii"))
-    return b"".join(out)
 
 
 # -- analysis ------------------------------------------------------------------------------------
@@ -128,7 +115,7 @@ def _page(title: str, body: str) -> str:
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta http-equiv=\"Content-Security-Policy\" "
-        "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n"
+        "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         "<meta name=\"generator\" content=\"despin\">\n"
         f"<title>{_esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
@@ -223,15 +210,18 @@ def _bin_counts(confidences: Iterable[float]) -> list[int]:
 
 
 def _legend() -> str:
-    key = "".join(f"<dt>{k}</dt><dd>{_esc(v)}</dd>" for k, v in _EVIDENCE_KEY)
+    """How to read the highlighting, and (on screen) what the evidence numbers are."""
     bands = "".join(f"<li><mark class=\"e {cls}\"><ins>edit</ins></mark> confidence {label}</li>"
                     for _, cls, label in BANDS)
+    key = "".join(f"<dt>{k}</dt><dd>{_esc(v)}</dd>" for k, v in _EVIDENCE_KEY)
     return (
         "<div class=\"legend\"><p>Spun wording is struck through, the restored wording follows it. "
         "Darker shading and a heavier underline mean more confidence:</p>"
         f"<ul>{bands}<li><span class=\"k\">faint</span> candidate left alone (below the threshold, "
-        "or protected)</li></ul><p>Hover over a span for its evidence, or focus it (click, or Tab).</p>"
-        f"<details><summary>What the evidence numbers mean</summary><dl class=\"key\">{key}</dl></details></div>"
+        "or protected)</li></ul>"
+        "<p class=\"screen\">Hover over a span for its evidence, or focus it (click, or Tab).</p>"
+        "<details class=\"screen\"><summary>What the evidence numbers mean</summary>"
+        f"<dl class=\"key\">{key}</dl></details></div>"
     )
 
 
@@ -388,6 +378,19 @@ def _rows(text: str) -> int:
     return max(3, min(15, len(text) // 100 + text.count("\n") + 1))
 
 
+def _explanation_jsonl(name: str, edits: Sequence[Edit]) -> bytes:
+    """The explanation lines ``despin restore --explain`` writes for one document."""
+    out = []
+    for e in edits:
+        record: dict[str, Any] = {"path": name, "line": None}
+        record.update(e.to_dict())
+        try:
+            out.append((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+        except UnicodeEncodeError:  # lone surrogates: escaped, as --explain does
+            out.append((json.dumps(record) + "\n").encode("ascii"))
+    return b"".join(out)
+
+
 # -- style ---------------------------------------------------------------------------------------
 
 # A single-hue (blue) lightness scale, readable for every kind of colour
@@ -435,10 +438,10 @@ font:400 13px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
 .index table{font-size:.9rem}
 @media print{
 body{max-width:none;padding:0;font-size:11pt}
-.view,.annotated>input,.annotated>label,.restored textarea,.download{display:none}
+.view,.annotated>input,.annotated>label,.restored,.screen{display:none}
 .text{border:0;padding:0;font-size:11pt}
 mark.e,span.k{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-mark.e::after{content:" [" attr(data-c) "]";font-size:.75em;color:var(--muted);font-weight:400}
-details>summary{list-style:none}h2{break-before:page}article:first-of-type h2{break-before:auto}
+.text mark.e::after{content:" [" attr(data-c) "]";font-size:.75em;color:var(--muted);font-weight:400}
+details>summary{list-style:none}.doc+.doc>h2{break-before:page}
 }
 """
