@@ -18,7 +18,8 @@ SRC = Path(despin.__file__).parent
 # stands below candidates (it must not borrow from the stage above it).
 ORDER = [
     "errors", "logistic", "_resources", "config", "tokenize", "lexicon", "edits", "context",
-    "detection", "bounds", "candidates", "score", "decide", "render", "protect", "pipeline", "passes",
+    "detection", "bounds", "candidates", "score", "decide", "render",
+    "lm.model", "lm.forward", "lm.windows", "lm.scorer", "lm", "protect", "pipeline", "passes",
     "restorer", "api", "report", "corpus", "evaluate", "model_build",
     "batch.files", "batch.diff", "batch.plan", "batch.work", "batch.pool", "batch.report", "batch.outputs",
     "batch.run", "batch", "integrations", "integrations.datatrove", "cli", "__main__", "",

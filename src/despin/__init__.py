@@ -10,7 +10,16 @@ from __future__ import annotations
 from .config import Config
 from .detection import Evidence, SpinReport
 from .edits import Edit, apply_edits
-from .errors import ConfigError, DespinError, EditError, InputError, LexiconError, ModelError, UsageError
+from .errors import (
+    ConfigError,
+    DespinError,
+    EditError,
+    InputError,
+    LexiconError,
+    LMUnavailableError,
+    ModelError,
+    UsageError,
+)
 from .report import report_html
 from .restorer import Restored, Restorer, detect, restore, restore_and_explain, restore_batch
 
@@ -36,5 +45,6 @@ __all__ = [
     "EditError",
     "InputError",
     "UsageError",
+    "LMUnavailableError",
     "__version__",
 ]

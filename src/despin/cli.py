@@ -54,6 +54,7 @@ _TO_CONFIG: dict[str, Callable[[Any], Any]] = {
     "lexicons": lambda paths: tuple(os.path.abspath(p) for p in paths),  # workers may run elsewhere
     "protect": frozenset,
     "model_path": os.path.abspath,
+    "lm_path": os.path.abspath,
 }
 
 
@@ -408,8 +409,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     _add_option(p, "threshold", type=_unit_float, metavar="CONFIDENCE")
     _add_lexicon_options(p)
     _add_option(p, "protect", action="append", choices=sorted(PROTECT_KINDS))
-    _add_option(p, "context", action="store_const", const=False)
+    _add_option(p, "context", choices=["ngram", "lm"])
+    p.add_argument("--no-context", dest="context", action="store_const", const=False,
+                   help="do not use a context model")
     _add_option(p, "model_path", metavar="FILE")
+    _add_option(p, "lm_path", metavar="GGUF")
 
 
 def _add_input_options(p: argparse.ArgumentParser) -> None:

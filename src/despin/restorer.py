@@ -24,6 +24,7 @@ from .detection import SpinReport, evidence_index, spin_report
 from .edits import Edit
 from .errors import InputError
 from .lexicon import Lexicon, artifact_lexicon, load_lexicon
+from .lm import LMScorer
 from .passes import restore_passes
 from .pipeline import left_alone
 from .score import ContextScorer
@@ -93,6 +94,11 @@ class Restorer:
         self._lexicon: Lexicon | None = None
         self._model: ContextScorer | None = None
         self._model_loaded = False
+        self._lm: LMScorer | None = None
+        if self.config.context == "lm":
+            # Fails now, with what to install, if the extra or the weights are
+            # missing; the model itself is read on first use.
+            self._lm = LMScorer(self.config.lm_path)
         pattern = self.config.protect_pattern
         self._protect_re = regex.compile(pattern) if pattern else None
 
@@ -117,11 +123,14 @@ class Restorer:
 
     @property
     def model(self) -> ContextScorer | None:
-        """The context model (None with ``context=False``), loaded on first use."""
+        """The context model (None with ``context=False``; the neural scorer with
+        ``context="lm"``), loaded on first use."""
         if not self._model_loaded:
             with self._lock:
                 if not self._model_loaded:
-                    if self.config.context:
+                    if self._lm is not None:
+                        self._model = self._lm
+                    elif self.config.context:
                         self._model = load_model(self.config.model_path)
                     self._model_loaded = True
         return self._model

@@ -115,6 +115,30 @@ def restored_neighbours(chosen: list[Scored]) -> dict[int, str]:
     return words
 
 
+def _reads_context(c: Candidate, report: SpinReport) -> bool:
+    """Whether :func:`score_candidates` asks the context model about ``c``."""
+    if c.i < 0:
+        return False
+    if c.klass == "artifact":
+        return len(c.originals) > 1
+    if not report.spun or (c.in_quote and not report.quotes_spun):
+        return False
+    return not (c.in_name and not report.names_spun and not (c.entry is not None and c.entry.cased))
+
+
+def _context_requests(
+    tokens: Tokens, candidates: list[Candidate], report: SpinReport, neighbours: dict[int, str] | None
+) -> list[tuple[Tokens, int, int, tuple[str, ...], dict[int, str] | None]]:
+    """The slots (tokens, i, j, literal and originals, neighbours) that scoring
+    ``candidates`` will ask the context model about."""
+    return [
+        (tokens, c.i, c.j, (tokens.text[c.start : c.end], *c.originals),
+         None if c.klass == "artifact" else neighbours)
+        for c in candidates
+        if _reads_context(c, report)
+    ]
+
+
 def score_candidates(
     tokens: Tokens,
     candidates: list[Candidate],
@@ -126,11 +150,16 @@ def score_candidates(
     """Score every candidate; candidates that cannot be edited get no Scored entry.
 
     ``neighbours`` (from :func:`restored_neighbours`) lets the context model
-    read restored words next to a candidate instead of spun ones.
+    read restored words next to a candidate instead of spun ones. A model
+    with a ``prefetch`` method (the neural scorer) is first given every slot
+    it will be asked about, to read them in one batch.
     """
     out: list[Scored] = []
     spin = report.score
     doc_spun = report.spun
+    prefetch = getattr(model, "prefetch", None)
+    if prefetch is not None:  # a scorer that reads slots in batches (the neural one) reads them all now
+        prefetch(_context_requests(tokens, candidates, report, neighbours))
     for c in candidates:
         if c.klass == "artifact":
             if len(c.originals) > 1:
