@@ -147,6 +147,11 @@ class LMScorer:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["path"], state["backend"], state["width"])  # type: ignore[misc]
 
+    @property
+    def cache_size(self) -> int:
+        """How many (window, alternative) scores are kept."""
+        return len(self._cache)
+
     def clear_cache(self) -> None:
         """Forget the scores computed so far (they are kept for repeated slots)."""
         self._cache.clear()
