@@ -358,6 +358,7 @@ def test_restorer_with_lm(tiny: str) -> None:
     assert pickle.loads(pickle.dumps(r)).config == r.config
     assert pickle.dumps(r) == pickle.dumps(despin.Restorer(r.config))
     text = "Officers stated the armored practice would assist the sail."
+    r.prepare()  # reads the weights (before workers are forked)
     out = r.restore_and_explain(text)
     assert isinstance(out.text, str)
     assert r.model is not None and type(r.model).__name__ == "LMScorer"

@@ -149,7 +149,8 @@ class Restorer:
         if not detect_only:
             quick_index(self.lexicon)
             artifact_lexicon(self.lexicon)
-            _ = self.model
+            if isinstance(self.model, LMScorer):
+                self.model.load_weights()
         return self
 
     # -- operations -------------------------------------------------------------------

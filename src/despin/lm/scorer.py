@@ -15,7 +15,9 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.metadata
+import importlib.util
 import os
+import sys
 import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -26,6 +28,7 @@ from .windows import DEFAULT_WIDTH, Window, slot_window
 
 if TYPE_CHECKING:
     from .forward import Ops
+    from .model import LlamaWeights
 
 __all__ = [
     "LMScorer",
@@ -55,14 +58,19 @@ class SlotRequest(NamedTuple):
     neighbours: dict[int, str] | None = None
 
 
+def _importable(name: str) -> bool:
+    """Whether ``import name`` would find the module (without importing it)."""
+    if name in sys.modules:
+        return sys.modules[name] is not None
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def check_dependencies() -> None:
-    """Raise LMUnavailableError unless numpy, gguf and tokenizers can be imported."""
-    missing = []
-    for name in _DEPENDENCIES:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            missing.append(name)
+    """Raise LMUnavailableError unless numpy, gguf and tokenizers are installed."""
+    missing = [name for name in _DEPENDENCIES if not _importable(name)]
     if missing:
         raise LMUnavailableError(
             f"context='lm' needs the optional dependencies {', '.join(missing)}: {INSTALL_HINT}"
@@ -98,21 +106,33 @@ def resolve_weights(path: str | None) -> str:
     return found
 
 
-_load_lock = threading.Lock()
+_load_lock = threading.RLock()
 
 
 @functools.lru_cache(maxsize=2)
-def _load_ops(path: str, backend: str) -> Ops:
-    from .forward import make_ops
+def _read_weights(path: str) -> LlamaWeights:
     from .model import read_gguf
 
-    return make_ops(read_gguf(path), backend)
+    return read_gguf(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _make_ops(path: str, backend: str) -> Ops:
+    from .forward import make_ops
+
+    return make_ops(load_weights(path), backend)
+
+
+def load_weights(path: str) -> LlamaWeights:
+    """The weights in ``path``, read and dequantised once per process (thread-safe)."""
+    with _load_lock:
+        return _read_weights(path)
 
 
 def load_ops(path: str, backend: str = "auto") -> Ops:
-    """The model in ``path`` ready to run, read once per process (thread-safe)."""
+    """The model in ``path`` ready to run on ``backend``, once per process (thread-safe)."""
     with _load_lock:
-        return _load_ops(path, backend)
+        return _make_ops(path, backend)
 
 
 class LMScorer:
@@ -160,6 +180,12 @@ class LMScorer:
     def ops(self) -> Ops:
         """The loaded model (read on first use)."""
         return load_ops(self.path, self.backend)
+
+    def load_weights(self) -> None:
+        """Read the weights now (what :meth:`Restorer.prepare` does before
+        worker processes are forked, so that they share them); the backend
+        itself starts in each process on first use."""
+        load_weights(self.path)
 
     # -- text level -------------------------------------------------------------------
     def score_windows(self, windows: Sequence[Window]) -> list[list[float]]:
