@@ -54,6 +54,18 @@ class Sub:
     j: int
     spun: str
     orig: str
+    neighbours: dict[int, str] | None = None  # with --gold-context: the other substitutions restored
+
+
+def gold_neighbours(subs: list[Sub]) -> None:
+    """Give each substitution the restored words of the other one-word
+    substitutions of its page (what a second pass reads once they are restored)."""
+    by_page: dict[str, dict[int, str]] = defaultdict(dict)
+    for s in subs:
+        if s.j - s.i == 1 and " " not in s.orig:
+            by_page[s.page][s.i] = s.orig.lower()
+    for s in subs:
+        s.neighbours = {k: w for k, w in by_page[s.page].items() if k != s.i}
 
 
 def target_pages(real: Path) -> list[tuple[str, str]]:
@@ -162,7 +174,7 @@ def pct(a: int, b: int) -> str:
 
 
 def measure_substitutions(scorer: LMScorer, subs: list[Sub], entries: dict[str, Entry]) -> None:
-    lps = scorer.window_logprobs_batch(SlotRequest(s.tokens, s.i, s.j, (s.spun, s.orig)) for s in subs)
+    lps = scorer.window_logprobs_batch(SlotRequest(s.tokens, s.i, s.j, (s.spun, s.orig), s.neighbours) for s in subs)
     good = [lp[1] > lp[0] for lp in lps]
     print(f"substitutions: original preferred {pct(sum(good), len(good))}")
     known = [g for s, g in zip(subs, good, strict=True) if _lists(entries, s)]
@@ -192,7 +204,7 @@ def measure_ambiguous(scorer: LMScorer, subs: list[Sub], entries: dict[str, Entr
         if s.orig.lower() not in lows:
             continue
         cases.append((s, e, lows.index(s.orig.lower())))
-    lps = scorer.window_logprobs_batch(SlotRequest(s.tokens, s.i, s.j, e.originals) for s, e, _ in cases)
+    lps = scorer.window_logprobs_batch(SlotRequest(s.tokens, s.i, s.j, e.originals, s.neighbours) for s, e, _ in cases)
     for klass in ("common", "artifact", None):
         sel = [(c, lp) for c, lp in zip(cases, lps, strict=True) if klass is None or c[1].klass == klass]
         prior = sum(1 for (_, _, g), _ in sel if g == 0)
@@ -281,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, help="score only the first N substitutions (a quick look)")
     ap.add_argument("--skip", action="append", default=[],
                     choices=["subs", "ambiguous", "genuine", "speed", "restore"])
+    ap.add_argument("--gold-context", action="store_true",
+                    help="read each substitution with the page's other one-word substitutions restored")
     ap.add_argument("--no-torch", action="store_true", help="hide torch (as if it were not installed)")
     args = ap.parse_args(argv)
     if args.no_torch:
@@ -289,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     subs, stats = substitutions(args.real, pages)
     if args.limit:
         subs = subs[: args.limit]
+    if args.gold_context:
+        gold_neighbours(subs)
     counts = ", ".join(f"{k} {v}" for k, v in stats.items() if k != "rows")
     print(f"target pairs: {len(pages)}; changes rows: {stats['rows']}; {counts}")
     lex = load_lexicon()
