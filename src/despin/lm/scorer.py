@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..errors import LMUnavailableError
+from ..errors import ConfigError, LMUnavailableError
 from ..tokenize import Tokens
 from .windows import DEFAULT_WIDTH, Window, slot_window
 
@@ -147,12 +147,9 @@ class LMScorer:
     def __init__(self, path: str | None = None, backend: str = "auto", width: int = DEFAULT_WIDTH):
         check_dependencies()
         if backend not in ("auto", "numpy", "torch"):
-            raise ValueError(f"unknown backend {backend!r}")
-        if backend.startswith("torch"):
-            try:
-                importlib.import_module("torch")
-            except ImportError:
-                raise LMUnavailableError(f"backend {backend!r} needs torch: pip install torch") from None
+            raise ConfigError(f"unknown language-model backend {backend!r}; choose auto, numpy or torch")
+        if backend == "torch" and not _importable("torch"):
+            raise LMUnavailableError("backend 'torch' needs torch: pip install torch (a CPU-only build will do)")
         self.path = resolve_weights(path)
         self.backend = backend
         self.width = width
@@ -192,21 +189,25 @@ class LMScorer:
         """log p(suffix | left), nats, for every suffix of every window; windows
         are scored in batches, each left part once for all its suffixes."""
         cache = self._cache
+        known: dict[tuple[str, str], float] = {}  # read once: another thread may clear the cache
         todo: dict[str, list[str]] = {}
         for w in windows:
             for s in w.suffixes:
-                if (w.left, s) not in cache:
-                    pending = todo.setdefault(w.left, [])
-                    if s not in pending:
-                        pending.append(s)
-        if not todo:
-            return [[cache[w.left, s] for s in w.suffixes] for w in windows]
-        found = self._run(list(todo.items()))
-        result = [[found[w.left, s] if (w.left, s) in found else cache[w.left, s] for s in w.suffixes] for w in windows]
-        if len(cache) + len(found) > _CACHE_SIZE:
-            cache.clear()
-        cache.update(found)
-        return result
+                key = (w.left, s)
+                if key in known:
+                    continue
+                value = cache.get(key)
+                if value is not None:
+                    known[key] = value
+                elif s not in todo.setdefault(w.left, []):
+                    todo[w.left].append(s)
+        if todo:
+            found = self._run(list(todo.items()))
+            known.update(found)
+            if len(cache) + len(found) > _CACHE_SIZE:
+                cache.clear()
+            cache.update(found)
+        return [[known[w.left, s] for s in w.suffixes] for w in windows]
 
     def _run(self, groups: list[tuple[str, list[str]]]) -> dict[tuple[str, str], float]:
         from .forward import continuation_logprobs
