@@ -22,7 +22,9 @@ no evidence.
 File format ``despin-model 1``: the 8 bytes ``DESPINM1``, a little-endian
 uint32 header length, a UTF-8 JSON header, then the arrays named in the
 header, each little-endian (``Q`` uint64 keys sorted ascending, ``I`` uint32
-counts).
+counts). The header's ``checksum`` (BLAKE2b over the rest of the header and
+the arrays) is verified on load; any problem raises
+:class:`~despin.errors.ModelError` naming the file (:func:`parse_model`).
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ from ._resources import data_path, load_once
 from .errors import ModelError
 from .tokenize import WORD_RE, Tokens, joinable
 
-__all__ = ["ContextModel", "load_model", "bundled_model_path", "key_hash", "MAGIC", "FORMAT_VERSION"]
+__all__ = ["FORMAT_VERSION", "MAGIC", "ContextModel", "bundled_model_path", "check_model_header", "key_hash",
+           "load_model", "parse_model", "write_model"]
 
 MAGIC = b"DESPINM1"
 FORMAT_VERSION = 1
@@ -196,52 +199,140 @@ def _read(path: str) -> ContextModel:
             data = fh.read()
     except OSError as exc:
         raise ModelError(f"{path}: cannot read the context model ({exc.strerror})") from None
-    if data[:8] != MAGIC:
-        raise ModelError(f"{path}: not a despin context model (bad magic bytes)")
-    try:
-        (hlen,) = struct.unpack_from("<I", data, 8)
-        header = json.loads(data[12 : 12 + hlen].decode("utf-8"))
-        if header.get("format") != FORMAT_VERSION:
-            raise ModelError(
-                f"{path}: model format {header.get('format')!r} is not supported (this despin reads {FORMAT_VERSION})"
-            )
-        pos = 12 + hlen
-        arrays: dict[str, array[int]] = {}
-        for spec in header["arrays"]:
-            arr = array(spec["typecode"])
-            nbytes = spec["length"] * arr.itemsize
-            chunk = data[pos : pos + nbytes]
-            if len(chunk) != nbytes:
-                raise ModelError(f"{path}: truncated model file (array {spec['name']})")
-            arr.frombytes(chunk)
-            if sys.byteorder != "little":  # pragma: no cover
-                arr.byteswap()
-            arrays[spec["name"]] = arr
-            pos += nbytes
-        missing = [a for a in _ARRAYS if a not in arrays]
-        if missing:
-            raise ModelError(f"{path}: model file lacks arrays {missing}")
-    except (struct.error, ValueError, KeyError, TypeError) as exc:
-        raise ModelError(f"{path}: corrupt model file ({exc})") from None
+    header, arrays = parse_model(path, data)
     return ContextModel(header, arrays)
 
 
+# -- validation (every check of a model file is here) --------------------------------------
+
+# The type of each array: uint64 keys, uint32 counts (so no count is negative).
+_TYPECODES = {name: ("Q" if name.endswith("_keys") else "I") for name in _ARRAYS}
+CHECKSUM_KEY = "checksum"  # header field: "blake2b:" + hex digest of the rest of the header and the arrays
+
+
+def _checksum(header: dict[str, Any], body: memoryview | bytes) -> str:
+    """The checksum of a model: BLAKE2b over its header (without the checksum,
+    as :func:`write_model` serialises it) and its array bytes."""
+    rest = {k: v for k, v in header.items() if k != CHECKSUM_KEY}
+    h = hashlib.blake2b(json.dumps(rest, sort_keys=True).encode("utf-8"), digest_size=32)
+    h.update(body)
+    return "blake2b:" + h.hexdigest()
+
+
+def _header(path: str, head: bytes, size: int) -> tuple[dict[str, Any], int, int]:
+    """The header of a model file whose first bytes are ``head`` and whose size
+    is ``size``, checked: the header, where the arrays start, and their bytes."""
+    if head[:8] != MAGIC:
+        raise ModelError(f"{path}: not a despin context model (bad magic bytes)")
+    if len(head) < 12:
+        raise ModelError(f"{path}: truncated model file (no header)")
+    (hlen,) = struct.unpack_from("<I", head, 8)
+    if 12 + hlen > size or len(head) < 12 + hlen:
+        raise ModelError(f"{path}: truncated model file (header of {hlen} bytes)")
+    try:
+        header = json.loads(head[12 : 12 + hlen].decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise ModelError(f"{path}: corrupt model header ({type(exc).__name__}: {exc})") from None
+    if not isinstance(header, dict):
+        raise ModelError(f"{path}: corrupt model header (not a JSON object)")
+    if header.get("format") != FORMAT_VERSION:
+        raise ModelError(
+            f"{path}: model format {header.get('format')!r} is not supported (this despin reads {FORMAT_VERSION})"
+        )
+    n_tokens = header.get("n_tokens")
+    if isinstance(n_tokens, bool) or not isinstance(n_tokens, (int, float)) or not 0 <= n_tokens < math.inf:
+        raise ModelError(f"{path}: corrupt model header (n_tokens {n_tokens!r} is not a count)")
+    nbytes = _array_bytes(path, header.get("arrays"))
+    if 12 + hlen + nbytes != size:
+        what = "truncated" if 12 + hlen + nbytes > size else "trailing bytes after the arrays of"
+        raise ModelError(f"{path}: {what} model file ({size} bytes, the header says {12 + hlen + nbytes})")
+    if not isinstance(header.get(CHECKSUM_KEY), str):
+        raise ModelError(f"{path}: model file without a checksum (made by an older despin?); build it again "
+                         "with despin build-model")
+    return header, 12 + hlen, nbytes
+
+
+def _array_bytes(path: str, specs: Any) -> int:
+    """The bytes the header's array list ``specs`` says follow it, checked."""
+    if not isinstance(specs, list) or not all(isinstance(a, dict) for a in specs):
+        raise ModelError(f"{path}: corrupt model header (no list of arrays)")
+    names = [a.get("name") for a in specs]
+    if sorted(map(str, names)) != sorted(_ARRAYS):
+        raise ModelError(f"{path}: model file must hold the arrays {list(_ARRAYS)}, not {names}")
+    lengths: dict[str, int] = {}
+    total = 0
+    for a in specs:
+        name, typecode, length = a["name"], a.get("typecode"), a.get("length")
+        if typecode != _TYPECODES[name]:
+            raise ModelError(f"{path}: array {name} has type {typecode!r}, not {_TYPECODES[name]!r}")
+        if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+            raise ModelError(f"{path}: array {name} has length {length!r}")
+        lengths[name] = length
+        total += length * array(typecode).itemsize
+    for keys in (n for n in _ARRAYS if n.endswith("_keys")):
+        counts = keys[: -len("_keys")] + "_counts"
+        if lengths[keys] != lengths[counts]:
+            raise ModelError(f"{path}: arrays {keys} and {counts} differ in length")
+    return total
+
+
+def parse_model(path: str, data: bytes) -> tuple[dict[str, Any], dict[str, array[int]]]:
+    """The header and arrays of the model file ``path`` whose bytes are
+    ``data``, validated (structure, sizes, checksum); :class:`ModelError`
+    naming the file says what is wrong."""
+    header, start, nbytes = _header(path, data, len(data))
+    body = memoryview(data)[start : start + nbytes]
+    if _checksum(header, body) != header[CHECKSUM_KEY]:
+        raise ModelError(f"{path}: checksum mismatch: the model file is corrupt (changed since it was written)")
+    arrays: dict[str, array[int]] = {}
+    pos = 0
+    for spec in header["arrays"]:
+        arr = array(spec["typecode"])
+        end = pos + spec["length"] * arr.itemsize
+        arr.frombytes(body[pos:end])
+        if sys.byteorder != "little":  # pragma: no cover
+            arr.byteswap()
+        arrays[spec["name"]] = arr
+        pos = end
+    return header, arrays
+
+
+def check_model_header(path: str) -> None:
+    """Check a model file's header and size without reading its arrays (the
+    checksum is verified when the model is loaded); :class:`ModelError` naming
+    the file if it is not a model this despin reads."""
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            head = fh.read(12)
+            if len(head) == 12 and head[:8] == MAGIC:
+                head += fh.read(struct.unpack_from("<I", head, 8)[0])
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the context model ({exc.strerror})") from None
+    _header(path, head, size)
+
+
 def write_model(path: str, header: dict[str, Any], arrays: dict[str, array[int]]) -> None:
-    """Write a model file atomically."""
+    """Write a model file atomically, with its checksum."""
     header = dict(header, format=FORMAT_VERSION)
+    header.pop(CHECKSUM_KEY, None)
     header["arrays"] = [{"name": n, "typecode": arrays[n].typecode, "length": len(arrays[n])} for n in _ARRAYS]
+    chunks = []
+    for n in _ARRAYS:
+        arr = arrays[n]
+        if sys.byteorder != "little":  # pragma: no cover
+            arr = array(arr.typecode, arr)
+            arr.byteswap()
+        chunks.append(arr.tobytes())
+    body = b"".join(chunks)
+    header[CHECKSUM_KEY] = _checksum(header, body)
     hbytes = json.dumps(header, sort_keys=True).encode("utf-8")
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "wb") as fh:
         fh.write(MAGIC)
         fh.write(struct.pack("<I", len(hbytes)))
         fh.write(hbytes)
-        for n in _ARRAYS:
-            arr = arrays[n]
-            if sys.byteorder != "little":  # pragma: no cover
-                arr = array(arr.typecode, arr)
-                arr.byteswap()
-            fh.write(arr.tobytes())
+        fh.write(body)
     os.replace(tmp, path)
 
 

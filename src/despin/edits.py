@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import EditError
+from .errors import EditError, InputError
 
 __all__ = ["Edit", "apply_edits", "compose"]
 
@@ -49,6 +49,8 @@ class Edit:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Edit:
+        if not isinstance(d, Mapping):
+            raise EditError(f"not an edit: {d!r} (an Edit or a mapping with start, end, before and after)")
         try:
             return cls(
                 int(d["start"]), int(d["end"]), str(d["before"]), str(d["after"]),
@@ -65,6 +67,10 @@ def apply_edits(text: str, edits: Iterable[Edit | Mapping[str, Any]]) -> str:
     Raises :class:`~despin.errors.EditError` if edits overlap, fall outside the
     text, or do not match it (the ``before`` text differs).
     """
+    if not isinstance(text, str):
+        raise InputError(f"apply_edits replays edits on a text (str), not on {type(text).__name__}")
+    if isinstance(edits, (str, bytes)) or not isinstance(edits, Iterable):
+        raise InputError(f"apply_edits takes an iterable of edits, not {type(edits).__name__}")
     items = sorted((e if isinstance(e, Edit) else Edit.from_dict(e) for e in edits), key=lambda e: e.start)
     out: list[str] = []
     pos = 0

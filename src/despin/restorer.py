@@ -11,6 +11,8 @@ A Restorer holds a :class:`~despin.config.Config` and the resources it names
 from __future__ import annotations
 
 import functools
+import os
+import stat
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -19,10 +21,10 @@ import regex
 
 from .bounds import quick_index
 from .config import Config
-from .context import load_model
+from .context import check_model_header, load_model
 from .detection import SpinReport, evidence_index, spin_report
 from .edits import Edit
-from .errors import InputError
+from .errors import ConfigError, InputError, LexiconError, ModelError
 from .lexicon import Lexicon, artifact_lexicon, load_lexicon
 from .lm import LMScorer
 from .passes import restore_passes
@@ -78,6 +80,51 @@ def check_text(text: Any) -> str:
     return text
 
 
+def check_texts(texts: Any) -> Iterable[Any]:
+    """``texts`` if it is an iterable of texts (not one text); else :class:`~despin.errors.InputError`."""
+    if isinstance(texts, (str, bytes, bytearray)):
+        raise InputError(
+            f"restore_batch takes an iterable of texts, not one {type(texts).__name__}; "
+            "use restore() for one text, or wrap it in a list"
+        )
+    try:
+        iter(texts)
+    except TypeError:
+        raise InputError(f"restore_batch takes an iterable of texts (str), not {type(texts).__name__}") from None
+    return texts  # type: ignore[no-any-return]
+
+
+def check_files(config: Config) -> None:
+    """Fail now, not at the first spun text, if a file the configuration names
+    cannot be read: :class:`~despin.errors.LexiconError` or
+    :class:`~despin.errors.ModelError` naming it. (Their content is validated
+    when they are loaded.)"""
+    for path in config.lexicons:
+        problem = _unreadable(path)
+        if problem:
+            raise LexiconError(problem, path)
+    if config.context and config.model_path is not None:
+        problem = _unreadable(config.model_path)
+        if problem:
+            raise ModelError(f"{config.model_path}: {problem} (context model)")
+        check_model_header(config.model_path)
+
+
+def _unreadable(path: str) -> str | None:
+    """Why ``path`` cannot be read as a file, or None."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as exc:
+        return f"cannot read: {exc.strerror}"
+    if stat.S_ISDIR(st.st_mode):
+        return "is a folder, not a file"
+    if not os.access(path, os.R_OK):
+        return "cannot read: permission denied"
+    return None
+
+
 class Restorer:
     """Restores and detects with one configuration.
 
@@ -88,6 +135,15 @@ class Restorer:
     """
 
     def __init__(self, config: Config | None = None, **options: Any):
+        self._setup(config, options)
+        check_files(self.config)
+
+    def _setup(self, config: Config | None, options: dict[str, Any]) -> None:
+        if config is not None and not isinstance(config, Config):
+            raise ConfigError(
+                f"Restorer takes a despin.Config or keyword options, not {type(config).__name__} "
+                "(e.g. Restorer(threshold=0.7) or Restorer(Config(threshold=0.7)))"
+            )
         base = config if config is not None else Config()
         self.config: Config = base.replace(**options)
         self._lock = threading.Lock()
@@ -107,7 +163,8 @@ class Restorer:
         return {"config": self.config}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        Restorer.__init__(self, state["config"])
+        # (no file checks here: a worker that lacks the files says so at its first text)
+        self._setup(state["config"], {})
 
     def __repr__(self) -> str:
         return f"Restorer({self.config!r})"
@@ -176,8 +233,12 @@ class Restorer:
         return self.restore_and_explain(text).text
 
     def restore_batch(self, texts: Iterable[str]) -> list[str]:
-        """Restore each text of a list (or any iterable), in order."""
-        return [self.restore(t) for t in texts]
+        """Restore each text of a list (or any iterable), in order.
+
+        A ``str`` (or bytes) on its own is refused with
+        :class:`~despin.errors.InputError` rather than restored character by
+        character; so is anything that is not iterable."""
+        return [self.restore(t) for t in check_texts(texts)]
 
 
 # -- module-level shortcuts: one Restorer per configuration ------------------------------
