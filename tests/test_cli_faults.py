@@ -78,11 +78,16 @@ def test_chmod_000_file_fails_alone(cli, tmp_path, capsys):
     assert "Permission denied" in capsys.readouterr().err
 
 
-def test_missing_path_on_the_command_line_fails_alone(cli, tmp_path, capsys):
+def test_missing_path_on_the_command_line_is_a_usage_error(cli, tmp_path, capsys):
+    """A path named on the command line that does not exist is a mistake in the command: exit 2, nothing done
+    (issue 16, item 13). Files that cannot be read inside a folder still fail alone (above)."""
     write(tmp_path / "a.txt", SPUN)
-    assert cli("restore", "a.txt", "missing.txt", "-o", "out") == 3
-    assert tree(tmp_path / "out") == {"a.txt": RESTORED.encode()}
-    assert "missing.txt: failed: cannot read: No such file or directory" in capsys.readouterr().err
+    assert cli("restore", "a.txt", "missing.txt", "-o", "out") == 2
+    assert not (tmp_path / "out").exists()
+    assert "despin: missing.txt: no such file or folder; nothing done" in capsys.readouterr().err
+    assert cli("detect", "missing.txt") == 2
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    assert cli("restore", "dangling") == 2
 
 
 def test_invalid_utf8_policies(cli, tmp_path, capsys):
@@ -95,8 +100,15 @@ def test_invalid_utf8_policies(cli, tmp_path, capsys):
     assert cli("restore", "a.txt", "-o", "ignore.txt", "--errors", "ignore") == 0
     assert (tmp_path / "ignore.txt").read_bytes() == b"caf satellite\n"
     err = capsys.readouterr().err
-    assert "a.txt: warning: invalid UTF-8 at byte 3: bad bytes replaced with U+FFFD" in err
-    assert "a.txt: warning: invalid UTF-8 at byte 3: bad bytes dropped" in err
+    assert "a.txt: failed: invalid UTF-8 at byte 3 (line 1, column 4)" in err  # the line too (issue 16, item 13)
+    assert "a.txt: warning: invalid UTF-8 at byte 3 (line 1, column 4): bad bytes replaced with U+FFFD" in err
+    assert "a.txt: warning: invalid UTF-8 at byte 3 (line 1, column 4): bad bytes dropped" in err
+
+
+def test_invalid_utf8_message_gives_the_line_and_column(cli, tmp_path, capsys):
+    write(tmp_path / "a.txt", "first line\nsecond \u00e9 line\n".encode() + b"third \xff\n")
+    assert cli("restore", "a.txt", "-o", "b.txt") == 3
+    assert "invalid UTF-8 at byte 32 (line 3, column 7)" in capsys.readouterr().err
 
 
 def test_unchanged_document_with_replaced_bytes_is_copied_unchanged(cli, tmp_path):
@@ -205,10 +217,13 @@ def test_read_error_in_the_middle_of_a_jsonl_file(cli, tmp_path, monkeypatch, ca
     real_open = builtins.open
 
     class FailingFile(io.BytesIO):
-        def __iter__(self):
-            yield self.readline()
-            yield self.readline()
-            raise OSError(5, "Input/output error")
+        reads = 0
+
+        def readline(self, *args):
+            self.reads += 1
+            if self.reads == 3:
+                raise OSError(5, "Input/output error")
+            return super().readline(*args)
 
     def open_with_bad_sector(file, mode="r", *args, **kwargs):
         if str(file).endswith("a.jsonl") and "b" in mode and "r" in mode:

@@ -145,8 +145,12 @@ def test_backup_helper_falls_back_to_copy(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "link", no_links)
     assert make_backup(str(tmp_path / "f")) == str(tmp_path / "f.bak")
+    write(tmp_path / "f", "two")
     assert make_backup(str(tmp_path / "f")) == str(tmp_path / "f.bak.1")
-    assert (tmp_path / "f.bak").read_text() == "one" == (tmp_path / "f.bak.1").read_text()
+    assert (tmp_path / "f.bak").read_text() == "one" and (tmp_path / "f.bak.1").read_text() == "two"
+    # a run stopped between backing up and replacing the file left a backup equal to it: it is kept as the backup
+    assert make_backup(str(tmp_path / "f")) == str(tmp_path / "f.bak.1")
+    assert not (tmp_path / "f.bak.2").exists()
 
 
 # -- atomic writes --------------------------------------------------------------------------------

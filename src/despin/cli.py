@@ -1,9 +1,11 @@
 """The ``despin`` command: a thin layer over the library.
 
 ``main(argv)`` returns the exit code, so tests call it in-process.
-Exit codes: 0 success; 1 ``detect --check`` found spun text; 2 usage or
-despin error (nothing was processed); 3 some documents failed (the rest were
-processed); 130 interrupted.
+Exit codes: 0 success; 1 ``detect --check`` found spun text (and none
+failed); 2 usage or despin error (nothing was processed); 3 some documents
+failed (the rest were processed); 130 interrupted (Ctrl-C), 129 and 143
+stopped by SIGHUP and SIGTERM; 141 stdout closed by its reader (``| head``),
+stopped quietly.
 
 ``restore`` and ``detect`` run over files, folders, stdin and JSONL through
 :mod:`despin.batch`, which holds the logic; this module only maps options
@@ -23,15 +25,19 @@ from typing import IO, TYPE_CHECKING, Any
 
 from . import __version__
 from .batch import (
+    DEFAULT_MAX_SIZE,
     ERROR_POLICIES,
     BatchOptions,
     DocumentResult,
     ProgressFactory,
     Status,
     Summary,
+    parse_size,
     run_detect,
     run_restore,
 )
+from .batch.pool import Interrupted
+from .batch.report import printable
 from .config import OPTIONS, PROTECT_KINDS, Config, Option
 from .errors import DespinError, UsageError
 from .restorer import Restorer
@@ -42,9 +48,11 @@ if TYPE_CHECKING:  # evaluate is imported only by the eval command
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_SPUN, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a tool stopped by SIGPIPE
 
-_EXIT_CODES = """exit codes: 0 success; 1 detect --check found a spun document; 2 usage error
-(nothing done); 3 some documents failed (the others were processed); 130 interrupted"""
+_EXIT_CODES = """exit codes: 0 success; 1 detect --check found a spun document (and none failed);
+2 usage error (nothing done); 3 some documents failed (the others were processed);
+130 interrupted (129, 143: stopped by SIGHUP, SIGTERM); 141 stdout was closed (| head)"""
 
 
 # -- configuration ---------------------------------------------------------------------------
@@ -89,6 +97,8 @@ def _batch_options(args: argparse.Namespace) -> BatchOptions:
         diff=getattr(args, "diff", False),
         color=_use_color(getattr(args, "color", "never"), sys.stdout),
         jobs=args.jobs if args.jobs is not None else (os.cpu_count() or 1),
+        max_size=args.max_size,
+        problems=args.problems,
     )
 
 
@@ -191,10 +201,11 @@ class _RowWriter:
     @staticmethod
     def _table_line(res: DocumentResult) -> str:
         rep = res.report
+        where = printable(res.where)  # (the table is for terminals)
         if rep is None:
-            return f"{'-':>6}  {res.status:<7}  {'-':>7}  {'-':>7}  {res.where}\n"
+            return f"{'-':>6}  {res.status:<7}  {'-':>7}  {'-':>7}  {where}\n"
         return (f"{rep['score']:>6.3f}  {res.status:<7}  {rep['words']:>7}  "
-                f"{rep['per_1000_words']:>7.1f}  {res.where}\n")
+                f"{rep['per_1000_words']:>7.1f}  {where}\n")
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
@@ -203,9 +214,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
                          progress=_progress(args))
     sys.stdout.flush()
     _print_summary(args, summary, detect=True)
-    if args.check and summary.spun:
-        return EXIT_SPUN
-    return EXIT_FAILED if summary.failed else EXIT_OK
+    if summary.failed:  # a document that could not be read may be spun too: failures come first
+        return EXIT_FAILED
+    return EXIT_SPUN if args.check and summary.spun else EXIT_OK
 
 
 # -- report ----------------------------------------------------------------------------------
@@ -430,11 +441,25 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
                         "(drop the bytes) process it with a warning")
 
 
+def _size(value: str) -> int:
+    try:
+        return parse_size(value)
+    except DespinError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("running")
     g.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
                    help="worker processes (default: all cores)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")
+    g.add_argument("--max-size", type=_size, default=DEFAULT_MAX_SIZE, metavar="SIZE",
+                   help="the largest document (file, stdin or JSONL line) read, e.g. 500K, 4M, 1G; larger ones "
+                        "fail (a JSONL line is passed through unchanged); 0: no limit. Restoring takes about 100 "
+                        f"times a text's size in memory (default {DEFAULT_MAX_SIZE // 1024**2}M)")
+    g.add_argument("--problems", metavar="FILE",
+                   help="write every problem (path, line, id, kind, message) to FILE as JSON lines; stderr "
+                        "shows the first 20 of each file")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -451,12 +476,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("paths", nargs="+", metavar="PATH", help="files, folders, or - for stdin")
     out = r.add_argument_group("output")
     out.add_argument("-o", "--output", metavar="OUT",
-                     help="output file (one input) or folder (several inputs, or a folder)")
+                     help="output file (one input; - is stdout) or folder (several inputs, or a folder); a "
+                          "symbolic link is followed, a device or FIFO written through")
     out.add_argument("--in-place", action="store_true",
-                     help="write restored files over themselves, keeping FILE.bak (FILE.bak.1, ... if taken)")
+                     help="write restored files over themselves, keeping FILE.bak (FILE.bak.1, ... if taken; a "
+                          "backup is never overwritten, and files restored in place before are left alone)")
     out.add_argument("--resume", action="store_true",
-                     help="skip documents whose output already exists (finish an interrupted run)")
-    out.add_argument("--explain", metavar="FILE", help="write every edit to FILE as JSON lines")
+                     help="finish an interrupted run: skip documents whose output exists (with --in-place: "
+                          "whose backup differs from them), continue JSONL outputs after their last complete line")
+    out.add_argument("--explain", metavar="FILE", help="write every edit to FILE as JSON lines (- is stdout)")
     out.add_argument("--diff", action="store_true",
                      help="show a word diff of each restored document on stdout (without -o: only the diff)")
     out.add_argument("--color", choices=["auto", "always", "never"], default="auto",
@@ -499,7 +527,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_option(rp, "spin_threshold", type=_unit_float, metavar="SCORE")
     rp.set_defaults(func=cmd_report)
 
-    e = sub.add_parser("eval", help="evaluate against gold originals and clean text")
+    e = sub.add_parser("eval", help="evaluate against gold originals and clean text", epilog=_EXIT_CODES,
+                       description="Word error rate before and after restoring, error reduction and precision of "
+                                   "the edits on spun texts with gold originals (--pairs), and edits per 1,000 "
+                                   "words and spin scores on clean texts (--clean).")
     e.add_argument("--pairs", metavar="DIR", help="folder with NAME.spun.txt and NAME.orig.txt")
     e.add_argument("--clean", action="append", metavar="FILE", help="clean JSONL or text file (repeatable)")
     e.add_argument("--field", default="text", help="the JSONL field holding the text (default: text)")
@@ -507,7 +538,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(e)
     e.set_defaults(func=cmd_eval)
 
-    b = sub.add_parser("build-model", help="build a context model from a clean corpus")
+    b = sub.add_parser("build-model", help="build a context model from a clean corpus", epilog=_EXIT_CODES,
+                       description="Count the lexicon's spun forms and originals, their neighbouring words and "
+                                   "all words in a clean corpus (text files, JSONL files or folders; binary files "
+                                   "are skipped) and write a context model for --model.")
     b.add_argument("inputs", nargs="+", help="text files, JSONL files or folders")
     b.add_argument("-o", "--output", required=True, metavar="FILE", help="the model file to write")
     b.add_argument("--field", default="text", help="the JSONL field holding the text (default: text)")
@@ -542,17 +576,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         command: Callable[[argparse.Namespace], int] = args.func
         return command(args)
     except DespinError as exc:
-        print(f"despin: {exc}", file=sys.stderr)
+        _say(f"despin: {printable(str(exc))}")
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("despin: interrupted; every output written is complete (--resume continues)", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:  # pragma: no cover - e.g. piped into head
+    except KeyboardInterrupt as exc:
+        how = str(exc) if isinstance(exc, Interrupted) else "interrupted"
+        _say(f"despin: {how}; every output written is complete, unfinished JSONL outputs are kept "
+             "(--resume continues)")
+        return 128 + exc.signum if isinstance(exc, Interrupted) else EXIT_INTERRUPTED
+    except BrokenPipeError:  # stdout's reader is gone (| head): stop quietly, as Unix tools do
         _quiet_broken_pipe()
-        return EXIT_OK
+        return EXIT_BROKEN_PIPE
     except OSError as exc:
-        print(f"despin: {exc}", file=sys.stderr)
+        _say(f"despin: {printable(str(exc))}")
         return EXIT_USAGE
+
+
+def _say(message: str) -> None:
+    """A message on stderr, unless stderr itself is gone (a closed terminal)."""
+    try:
+        print(message, file=sys.stderr)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

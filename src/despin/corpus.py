@@ -5,7 +5,8 @@ A plain-text file is one document. A JSONL file (``*.jsonl``, ``*.ndjson``,
 ``*.jsonl.gz``) holds one document per line, a JSON object with the text in
 a field (``text`` by default) and, optionally, an ``id``. Gzipped files are
 read as they are; folders are read recursively, in sorted order, hidden files
-left out.
+left out. A byte-order mark at the start of a file is dropped; a binary file
+(one holding a NUL byte) is skipped and counted, or refused with ``strict``.
 
 (The batch commands, ``despin restore`` and ``detect``, read JSONL their own
 way: they must write every record back, byte for byte where unchanged.)
@@ -38,10 +39,12 @@ class Document:
 
 
 class Tally(Protocol):
-    """Where :func:`read_corpus` counts the documents it reads and skips."""
+    """Where :func:`read_corpus` counts the documents it reads and skips (and
+    names the files it skips)."""
 
     documents: int
     skipped: int
+    skipped_files: list[str]
 
 
 def read_corpus(
@@ -72,9 +75,17 @@ def read_corpus(
                 if path.endswith(JSONL_SUFFIXES):
                     yield from _jsonl_documents(fh, path, field, exclude_ids, tally, strict)
                 else:
+                    text = fh.read()
+                    if "\0" in text:
+                        if strict:
+                            raise DespinError(f"{path}: a binary file (it holds a NUL byte), not text")
+                        if tally is not None:
+                            tally.skipped += 1
+                            tally.skipped_files.append(f"{path}: binary file (it holds a NUL byte)")
+                        continue
                     if tally is not None:
                         tally.documents += 1
-                    yield Document(os.path.basename(path), fh.read())
+                    yield Document(os.path.basename(path), text)
             except UnicodeDecodeError as exc:
                 raise DespinError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
@@ -83,7 +94,7 @@ def read_ids(path: str) -> set[str]:
     """The ids listed in a file: the ``id`` of each JSONL record, or each
     non-blank line as it stands where a line is not such a record."""
     ids: set[str] = set()
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8-sig") as fh:
         for line in fh:
             if line.strip():
                 try:
@@ -99,8 +110,8 @@ def _files_in(folder: str) -> list[str]:
 
 def _open_text(path: str, errors: str) -> IO[str]:
     if path.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors=errors)
-    return open(path, encoding="utf-8", errors=errors)
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", errors=errors)
+    return open(path, encoding="utf-8-sig", errors=errors)
 
 
 def _jsonl_documents(

@@ -140,7 +140,7 @@ def parse_lexicon_file(path: str | os.PathLike[str]) -> Iterator[Entry]:
 
 def _read_lines(path: str) -> list[str]:
     try:
-        with open(path, encoding="utf-8", newline="") as fh:
+        with open(path, encoding="utf-8-sig", newline="") as fh:  # (a byte-order mark is dropped)
             return fh.read().splitlines()
     except FileNotFoundError:
         raise LexiconError("no such lexicon file", path) from None

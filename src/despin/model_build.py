@@ -39,9 +39,10 @@ class BuildSummary:
     bytes_written: int = 0
     seconds: float = 0.0
     sources: list[str] = field(default_factory=list)
+    skipped_files: list[str] = field(default_factory=list)  # files not counted, and why
 
     def lines(self) -> list[str]:
-        return [
+        return [f"skipped {why}" for why in self.skipped_files] + [
             f"documents read      {self.documents:,} (skipped {self.skipped:,})",
             f"tokens              {self.tokens:,}",
             f"lexicon units       {self.units:,} ({self.unit_occurrences:,} occurrences)",

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from ..errors import UsageError
 from .plan import (
+    DEFAULT_MAX_SIZE,
     ERROR_POLICIES,
     JSONL_SUFFIXES,
     STDIN_NAME,
@@ -49,14 +50,19 @@ from .plan import (
     Source,
     Unit,
     discover,
+    parse_size,
     plan_detect,
     plan_restore,
 )
+from .pool import Interrupted
 from .report import Progress, ProgressFactory, Reporter, Summary
 from .run import run_detect, run_restore
 from .work import DocumentResult, Status
 
 __all__ = [
+    "DEFAULT_MAX_SIZE",
+    "Interrupted",
+    "parse_size",
     "ERROR_POLICIES",
     "JSONL_SUFFIXES",
     "STDIN_NAME",

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..errors import UsageError
-from .files import is_temp_name
+from .files import backup_of, is_partial_name, is_temp_name, latest_backup, same_bytes
 
 __all__ = [
     "ERROR_POLICIES",
@@ -28,6 +28,8 @@ __all__ = [
     "plan_detect",
     "STDIN_NAME",
     "JSONL_SUFFIXES",
+    "DEFAULT_MAX_SIZE",
+    "parse_size",
 ]
 # (UsageError, raised here, is in despin.errors with every public exception.)
 
@@ -37,6 +39,27 @@ ERROR_POLICIES = ("strict", "replace", "ignore")
 
 STDIN_NAME = "<stdin>"
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+#: The largest document (a file, stdin, or one JSONL line) restored or
+#: detected by default, in bytes. Restoring needs about 50 to 110 times a
+#: text's size in memory (tokens, candidates, edits), so this keeps one
+#: document under 500 MB; larger ones fail with a message (``--max-size``).
+DEFAULT_MAX_SIZE = 4 * 1024 * 1024
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def parse_size(value: str) -> int:
+    """A size such as ``4M``, ``500K``, ``1G`` or ``12345`` (bytes) as bytes; 0 means no limit."""
+    text = value.strip().upper().removesuffix("B").removesuffix("I")
+    unit = text[-1] if text and text[-1] in "KMG" else ""
+    number = text[: len(text) - len(unit)]
+    try:
+        size = float(number) * _SIZE_UNITS[unit]
+    except ValueError:
+        raise UsageError(f"not a size: {value!r} (give bytes, or a number with K, M or G)") from None
+    if not 0 <= size < 2**63:
+        raise UsageError(f"not a size: {value!r}")
+    return int(size)
 
 
 @dataclass(frozen=True)
@@ -63,11 +86,18 @@ class BatchOptions:
         Invalid UTF-8: ``strict`` fails the document, ``replace`` or ``ignore``
         process it with a warning.
     explain
-        A JSONL file to write every edit to.
+        A JSONL file to write every edit to (``-``: stdout).
     diff, color
         Write a word diff of each restored document to stdout (with ANSI colours).
     jobs
         Worker processes; 1 runs everything in this process.
+    max_size
+        The largest document (file, stdin, or JSONL line) read, in bytes;
+        larger ones fail with a message (a JSONL line is then copied to the
+        output unchanged). None or 0: no limit.
+    problems
+        A JSONL file to write every problem to (stderr shows the first
+        :data:`~despin.batch.report.MESSAGES_PER_SOURCE` of each file).
     """
 
     output: str | None = None
@@ -82,6 +112,8 @@ class BatchOptions:
     diff: bool = False
     color: bool = False
     jobs: int = 1
+    max_size: int | None = DEFAULT_MAX_SIZE
+    problems: str | None = None
 
     def __post_init__(self) -> None:
         if self.errors not in ERROR_POLICIES:
@@ -90,6 +122,13 @@ class BatchOptions:
             raise UsageError(f"jobs must be a whole number >= 1, not {self.jobs!r}")
         if not self.field:
             raise UsageError("the JSONL field name is empty")
+        if self.max_size is not None and (not isinstance(self.max_size, int) or self.max_size < 0):
+            raise UsageError(f"max_size must be a number of bytes >= 0, not {self.max_size!r}")
+
+    @property
+    def size_limit(self) -> int | None:
+        """The largest document in bytes, or None for no limit."""
+        return self.max_size or None
 
 
 # -- 1. discovery ----------------------------------------------------------------------------
@@ -106,10 +145,17 @@ class Source:
     rel: str | None = None  # path inside the folder given on the command line (None: named directly)
     problem: str | None = None  # found while listing: why it is not read
     problem_status: str = "failed"
+    regular: bool = True  # a regular file (not a pipe, device or stdin)
 
 
 def discover(paths: Sequence[str], opts: BatchOptions) -> list[Source]:
-    """The documents named by ``paths``, in order (folders sorted, depth first)."""
+    """The documents named by ``paths``, in order (folders sorted, depth first).
+
+    A path named on the command line that does not exist (or cannot be
+    looked at) is a usage error: nothing is done. Files found in folders
+    that cannot be read are reported and counted instead. With ``in_place``,
+    the backups an earlier run made (``FILE.bak``, ``FILE.bak.N`` beside
+    ``FILE``) are not documents of the run."""
     sources: list[Source] = []
     for path in paths:
         if path == "-":
@@ -118,12 +164,15 @@ def discover(paths: Sequence[str], opts: BatchOptions) -> list[Source]:
         try:
             st = os.stat(path)
         except OSError as exc:
-            sources.append(Source(path, path, _is_jsonl(path, opts), problem=f"cannot read: {exc.strerror}"))
-            continue
+            what = "no such file or folder" if isinstance(exc, FileNotFoundError) else f"cannot read: {exc.strerror}"
+            raise UsageError(f"{path}: {what}; nothing done") from None
         if stat.S_ISDIR(st.st_mode):
             sources.extend(_walk_folder(path, "", opts))
-        else:  # named directly: read it even if it is a pipe (e.g. <(command))
-            sources.append(Source(path, path, _is_jsonl(path, opts), size=st.st_size))
+            continue
+        if opts.in_place and (original := backup_of(path)) is not None:
+            raise UsageError(f"refusing to restore {path} in place: it is the backup of {original}")
+        # named directly: read it even if it is a pipe (e.g. <(command))
+        sources.append(Source(path, path, _is_jsonl(path, opts), size=st.st_size, regular=stat.S_ISREG(st.st_mode)))
     return sources
 
 
@@ -146,8 +195,10 @@ def _walk_folder(root: str, rel: str, opts: BatchOptions) -> Iterator[Source]:
     for entry in entries:
         child = f"{rel}/{entry.name}" if rel else entry.name
         display = os.path.join(root, *child.split("/"))
-        if is_temp_name(entry.name) or _matches(child, entry.name, opts.exclude):
+        if is_temp_name(entry.name) or is_partial_name(entry.name) or _matches(child, entry.name, opts.exclude):
             continue
+        if opts.in_place and backup_of(entry.path) is not None:
+            continue  # a backup of an earlier in-place run: never restored over
         try:
             st = os.stat(entry.path)  # follows symbolic links
         except OSError as exc:
@@ -182,6 +233,9 @@ class Unit:
     dest: str | None  # output file; None: stdout, or nothing written
     skip: str | None = None  # why it is skipped without being read
     resumed: bool = False  # skipped because its output exists (--resume)
+    backup: str | None = None  # in place: the newest backup, if this file may be that backup restored
+    partial: str | None = None  # JSONL: the partial output of an interrupted run, continued (--resume)
+    done_lines: int = 0  # JSONL: the lines that partial output holds
 
 
 @dataclass
@@ -198,8 +252,14 @@ class Plan:
         return sum(u.source.size for u in self.units if u.skip is None and u.source.problem is None)
 
 
-def plan_detect(sources: Sequence[Source]) -> Plan:
-    return Plan([Unit(i, s, None) for i, s in enumerate(sources)], "report")
+def plan_detect(sources: Sequence[Source], opts: BatchOptions | None = None) -> Plan:
+    """Every source, read for a report; refuses a ``--problems`` file that is an input."""
+    units = [Unit(i, s, None) for i, s in enumerate(sources)]
+    if opts is not None and opts.problems:
+        problem = _Inputs(units, [s.path for s in sources]).what(opts.problems)
+        if problem:
+            raise UsageError(f"refusing to write the problems to {opts.problems}: it is {problem}")
+    return Plan(units, "report")
 
 
 def plan_restore(paths: Sequence[str], sources: Sequence[Source], opts: BatchOptions) -> Plan:
@@ -209,11 +269,37 @@ def plan_restore(paths: Sequence[str], sources: Sequence[Source], opts: BatchOpt
     units = [Unit(i, s, _dest(s, mode, opts) if s.problem is None else None) for i, s in enumerate(sources)]
     _skip_duplicates(units)
     _refuse_to_overwrite_inputs(units, paths, opts, mode)
-    if opts.resume:
+    if mode == "in-place":
+        _plan_in_place(units, opts)
+    elif opts.resume:
         for u in units:
             if u.dest is not None and u.skip is None and os.path.exists(u.dest):
                 u.skip, u.resumed = "output exists (--resume)", True
     return Plan(units, mode)
+
+
+def _plan_in_place(units: list[Unit], opts: BatchOptions) -> None:
+    """Files restored in place by an earlier run are left alone.
+
+    Such a file has a backup (``FILE.bak``, or the newest ``FILE.bak.N``)
+    that differs from it. With ``--resume`` that is enough to skip it;
+    otherwise its worker checks that the file is its backup restored
+    (:attr:`Unit.backup`) before restoring it again. A backup equal to the
+    file is what a run stopped between backing up and replacing leaves: the
+    file is restored, and that backup kept."""
+    for u in units:
+        if u.dest is None or u.skip is not None:
+            continue
+        if not u.source.regular:
+            u.skip = "not a regular file (cannot be restored in place)"
+            continue
+        backup = latest_backup(u.dest)
+        if backup is None or same_bytes(backup, u.dest):
+            continue
+        if opts.resume:
+            u.skip, u.resumed = f"already restored in place ({os.path.basename(backup)} holds the original)", True
+        elif not u.source.jsonl:
+            u.backup = backup
 
 
 def _check_combination(paths: Sequence[str], opts: BatchOptions) -> None:
@@ -223,14 +309,22 @@ def _check_combination(paths: Sequence[str], opts: BatchOptions) -> None:
         raise UsageError("--in-place cannot restore stdin")
     if "-" in paths and len(paths) > 1:
         raise UsageError("- (stdin) cannot be combined with other inputs")
-    if opts.resume and not opts.output:
-        raise UsageError("--resume needs -o (it skips outputs that already exist)")
+    if opts.resume and not (opts.output or opts.in_place):
+        raise UsageError("--resume needs -o or --in-place (it skips outputs that already exist)")
+    if opts.output == "-" and opts.resume:
+        raise UsageError("--resume cannot continue output to stdout (-o -)")
+    if opts.explain == "-" and (opts.output in (None, "-") and not opts.in_place or opts.diff):
+        raise UsageError("--explain - needs the restored text elsewhere (-o FILE, or --in-place) and no --diff")
 
 
 def _output_mode(paths: Sequence[str], opts: BatchOptions) -> str:
     single_doc = len(paths) == 1 and not os.path.isdir(paths[0])
     if opts.in_place:
         return "in-place"
+    if opts.output == "-":
+        if not single_doc:
+            raise UsageError("-o - writes one document to stdout; give -o FOLDER for several")
+        return "stdout"
     if opts.output is None:
         if opts.diff:
             return "preview"
@@ -289,13 +383,18 @@ def _refuse_to_overwrite_inputs(units: list[Unit], paths: Sequence[str], opts: B
         for u in units:
             if u.dest is not None and (problem := inputs.what(u.dest)):
                 raise UsageError(f"refusing to overwrite {u.dest}: it is {problem}; {_HINT}")
-    if opts.explain:
-        problem = inputs.what(opts.explain)
-        dests = {os.path.realpath(u.dest) for u in units if u.dest is not None}
-        if problem is None and os.path.realpath(opts.explain) in dests:
+    dests = {os.path.realpath(u.dest) for u in units if u.dest is not None}
+    for what, path in (("the edits", opts.explain), ("the problems", opts.problems)):
+        if not path or path == "-":
+            continue
+        problem = inputs.what(path)
+        if problem is None and os.path.realpath(path) in dests:
             problem = "an output file"
         if problem:
-            raise UsageError(f"refusing to write the edits to {opts.explain}: it is {problem}")
+            raise UsageError(f"refusing to write {what} to {path}: it is {problem}")
+    if opts.explain and opts.explain != "-" and opts.problems \
+            and os.path.realpath(opts.explain) == os.path.realpath(opts.problems):
+        raise UsageError("--explain and --problems name the same file")
 
 
 class _Inputs:

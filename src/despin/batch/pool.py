@@ -3,23 +3,35 @@
 Workers get a :class:`~despin.batch.work.Job` once (a Restorer pickles as its
 Config, so each worker loads the lexicon once) and then chunks of tasks;
 results come back in input order.
+
+Workers die with the run. Leaving the executor on an exception (Ctrl-C,
+:class:`Interrupted` by SIGTERM or SIGHUP, a broken stdout) terminates them
+and waits for them; and on Linux each worker asks the kernel to kill it when
+the main process dies (``PR_SET_PDEATHSIG``), so even a SIGKILL of the main
+process leaves no orphan holding its stdout and stderr open.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
 import signal
 import sys
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from types import FrameType
 from typing import Any
 
 from .plan import Plan
 from .work import DocTask, DocumentResult, Done, EndOfFile, Job, LineTask, Status, Task, run_task, task_bytes
 
-__all__ = ["CHUNK_BYTES", "CHUNK_ITEMS", "IN_FLIGHT_PER_JOB", "Executor", "effective_jobs"]
+__all__ = ["CHUNK_BYTES", "CHUNK_ITEMS", "IN_FLIGHT_PER_JOB", "Executor", "Interrupted", "effective_jobs",
+           "signals_interrupt"]
 
 # Chunks sent to worker processes: at most this many documents or bytes each,
 # and at most IN_FLIGHT_PER_JOB chunks per worker queued or running at once.
@@ -29,12 +41,64 @@ IN_FLIGHT_PER_JOB = 3
 _MIN_DOC_WEIGHT = 64 * 1024  # whole files are chunked a few at a time
 
 _worker_job: Job | None = None
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+#: Signals that stop a run the way Ctrl-C does (with :class:`Interrupted`).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
-def _init_worker(job: Job) -> None:
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by a signal (SIGTERM, SIGHUP): handled like Ctrl-C, so every
+    output written stays complete and ``--resume`` continues."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGHUP raise :class:`Interrupted` in
+    the main thread (once; further signals are ignored while it unwinds).
+    Elsewhere than in the main thread, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal raised
+        if not raised:
+            raised = True
+            raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies, and exit now if it already has."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl: the parent's handlers still apply
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _init_worker(job: Job, parent: int) -> None:
     global _worker_job
     _worker_job = job
+    _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
+    for s in STOP_SIGNALS:  # (a forked worker inherits the main process's handlers)
+        signal.signal(s, signal.SIG_DFL)
 
 
 def _run_chunk(chunk: list[Task | EndOfFile]) -> list[DocumentResult]:
@@ -104,19 +168,38 @@ class Executor:
         return self
 
     def __exit__(self, typ: Any, exc: Any, tb: Any) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=typ is None, cancel_futures=True)
-            self._pool = None
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        if typ is not None:  # interrupted, or an error: stop the workers now
+            self._terminate(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    @staticmethod
+    def _terminate(pool: ProcessPoolExecutor) -> None:
+        """Kill a pool's worker processes and wait for them (``_processes`` is
+        the pool's own table of them; it has no public way to stop them)."""
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        for p in procs:
+            with contextlib.suppress(OSError, ValueError):
+                p.terminate()
+        for p in procs:
+            with contextlib.suppress(OSError, ValueError, AssertionError):
+                p.join(timeout=5)
+                if p.is_alive():
+                    p.kill()
+                    p.join(timeout=5)
 
     def _start(self) -> None:
         self._pool = ProcessPoolExecutor(self.jobs, mp_context=_mp_context(), initializer=_init_worker,
-                                         initargs=(self.job,))
+                                         initargs=(self.job, os.getpid()))
         self._pool.submit(int).result()  # start the workers now (before any other thread exists)
 
     def _restart(self, generation: int) -> None:
         if generation != self._generation:
             return  # already replaced
         assert self._pool is not None
+        self._terminate(self._pool)
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._generation += 1
         self._start()

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -79,6 +80,8 @@ class DocumentResult:
     resumed: bool = False
     abort: bool = False  # "end" only: the file could not be read to its end
     written: str | None = None  # the output file the worker wrote (``out`` is then None)
+    count: int = 1  # documents this result stands for (the lines a resumed JSONL output holds)
+    copy: tuple[str, int, int] | None = None  # bytes of a file to pass to the output unchanged (path, start, end)
 
     @property
     def where(self) -> str:
@@ -97,6 +100,7 @@ class Job:
     diff: bool = False
     color: bool = False
     keep_unchanged: bool = True  # return the bytes of unchanged documents (to copy them)
+    max_size: int | None = None  # the largest document read, in bytes (None: no limit)
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,7 @@ class DocTask:
     data: bytes | None = None  # already read (stdin)
     size: int = 0
     dest: str | None = None  # the output file, written (atomically) by the worker
+    backup: str | None = None  # in place: skip the file if it is this backup restored
 
 
 @dataclass(frozen=True)
@@ -167,20 +172,20 @@ def task_bytes(task: Task) -> int:
 def _run_doc(job: Job, task: DocTask) -> DocumentResult:
     base = DocumentResult(task.unit, task.display, None, Status.FAILED, task.size)
     try:
-        data = task.data if task.data is not None else _read_file(task.path or "")
+        data = task.data if task.data is not None else read_limited(task.path or "", job.max_size)
         base.nbytes = len(data)
         if not data:
             base.status, base.message, base.out = Status.SKIPPED, "empty file", b""
             return base
-        nul = data.find(b"\0")
-        if nul >= 0:
-            raise DocumentError(f"binary file (NUL byte at offset {nul})")
-        text, base.warning = decode_text(data, job.errors)
+        text, base.warning = _document_text(data, job.errors)
     except DocumentError as exc:
         base.status, base.message = exc.status, str(exc)
         return base
     if job.detect:
         return _detected(job, base, text)
+    if task.backup is not None and _restores_to(job, task.backup, data):
+        base.status, base.resumed = Status.SKIPPED, True  # restored in place by an earlier run
+        return base
     res = job.restorer.restore_and_explain(text)
     _add_edits(job, base, text, res.edits, task.display, numbered=True)
     if res.edits:
@@ -190,20 +195,65 @@ def _run_doc(job: Job, task: DocTask) -> DocumentResult:
     return base
 
 
-def _read_file(path: str) -> bytes:
+def _document_text(data: bytes, errors: str) -> tuple[str, str | None]:
+    """The text of a whole document and a decoding warning; DocumentError for binary data."""
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise DocumentError(f"binary file (NUL byte at offset {nul})")
+    return decode_text(data, errors, lines=True)
+
+
+def _restores_to(job: Job, backup: str, data: bytes) -> bool:
+    """Whether restoring the file ``backup`` gives exactly ``data`` (then the
+    file holding ``data`` was restored in place from it already)."""
+    try:
+        text, _ = _document_text(read_limited(backup, job.max_size), job.errors)
+    except DocumentError:
+        return False
+    return job.restorer.restore(text).encode("utf-8") == data
+
+
+def too_big(limit: int, size: int | None = None) -> str:
+    """The message for a document larger than ``limit`` (``size``: its size, when known)."""
+    how_big = f"{_mb(size)} > {_mb(limit)}" if size is not None else f"more than {_mb(limit)}"
+    return f"larger than --max-size ({how_big}); not read (a larger --max-size reads it)"
+
+
+def _mb(n: int) -> str:
+    return f"{n:,} bytes" if n < 1024 * 1024 else f"{n / (1024 * 1024):.1f} MiB"
+
+
+def read_limited(path: str, limit: int | None) -> bytes:
+    """The bytes of a file, if at most ``limit``; DocumentError if it cannot
+    be read or is larger (a regular file is not even read then; from a pipe
+    or a device at most ``limit + 1`` bytes are, so endless input ends)."""
     try:
         with open(path, "rb") as fh:
-            return fh.read()
+            if limit is None:
+                return fh.read()
+            size = os.fstat(fh.fileno()).st_size
+            if size > limit:
+                raise DocumentError(too_big(limit, size))
+            data = fh.read(limit + 1)
     except IsADirectoryError:
         raise DocumentError("is a folder") from None
     except OSError as exc:
         raise DocumentError(f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise DocumentError(too_big(limit))
+    return data
+
+
+_BOM = b"\xef\xbb\xbf"
 
 
 def _run_line(job: Job, task: LineTask) -> DocumentResult:
     raw = task.data
     res = DocumentResult(task.unit, task.display, task.line, Status.FAILED, len(raw), out=raw)
     body, end = _split_line_end(raw)
+    bom = b""
+    if task.line == 1 and body.startswith(_BOM):  # a byte-order mark before the first record
+        bom, body = _BOM, body[len(_BOM) :]
     if not body.strip():
         res.status = Status.SKIPPED  # a blank line: passed through, counted, not worth a message
         return res
@@ -220,10 +270,9 @@ def _run_line(job: Job, task: LineTask) -> DocumentResult:
     restored = job.restorer.restore_and_explain(text)
     _add_edits(job, res, text, restored.edits, f"{task.display}:{task.line}", numbered=False)
     if not restored.edits:
-        res.status = Status.UNCHANGED  # the line goes out byte for byte
+        res.status = Status.UNCHANGED  # the line goes out byte for byte (duplicate keys and all)
         return res
-    obj[job.field] = restored.text
-    res.status, res.out = Status.RESTORED, _dump_record(obj, body) + end
+    res.status, res.out = Status.RESTORED, bom + _dump_record(obj, job.field, restored.text, body) + end
     return res
 
 
@@ -235,15 +284,41 @@ def _split_line_end(raw: bytes) -> tuple[bytes, bytes]:
     return raw, b""
 
 
+class _Pairs(dict):  # type: ignore[type-arg]
+    """A JSON object with a repeated key: as a dict it holds the last value of
+    each key (as ``json.loads`` gives), and ``pairs`` keeps every key and value
+    in order."""
+
+    pairs: list[tuple[str, Any]]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for JSONL records: a dict, or a :class:`_Pairs` when a key repeats."""
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    dup = _Pairs(obj)
+    dup.pairs = pairs
+    return dup
+
+
 def _parse_record(body: bytes, job: Job) -> tuple[str, dict[str, Any], str | None]:
-    """The text of a JSONL record, the record, and a decoding warning; DocumentError says what is wrong."""
+    """The text of a JSONL record, the record, and a decoding warning; DocumentError says what is wrong.
+
+    A key given twice takes its last value (as JSON parsers do), with a warning."""
     line, warning = decode_text(body, job.errors)
     try:
-        obj = json.loads(line)
-    except ValueError as exc:
+        obj = json.loads(line, object_pairs_hook=_object)
+    except (ValueError, RecursionError) as exc:
         raise DocumentError(f"malformed JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise DocumentError(f"not a JSON object but {type(obj).__name__}")
+    if isinstance(obj, _Pairs):
+        keys = [k for k, _ in obj.pairs]
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        note = (f"key {', '.join(map(repr, repeated))} given more than once: the last {job.field!r} is read; "
+                "an unchanged line is kept byte for byte, a restored one keeps every key")
+        warning = f"{warning}; {note}" if warning else note
     if job.field not in obj:
         raise DocumentError(f"no field {job.field!r}", Status.SKIPPED)
     text = obj[job.field]
@@ -264,12 +339,38 @@ def _record_id(obj: dict[str, Any]) -> str | int | None:
     return v if isinstance(v, (str, int)) and not isinstance(v, bool) else None
 
 
-def _dump_record(obj: dict[str, Any], original: bytes) -> bytes:
-    """Serialise a restored record, keeping key order; ASCII-only lines stay ASCII-only."""
+def _dump_record(obj: dict[str, Any], field: str, text: str, original: bytes) -> bytes:
+    """Serialise a record with its ``field`` now ``text``, keeping key order;
+    ASCII-only lines stay ASCII-only. In a record with a repeated key every
+    key and value is written again in order, the last ``field`` restored."""
     try:
-        return json.dumps(obj, ensure_ascii=original.isascii()).encode("utf-8")
+        return _dumps_record(obj, field, text, original.isascii()).encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates from \ud800-style escapes
-        return json.dumps(obj, ensure_ascii=True).encode("ascii")
+        return _dumps_record(obj, field, text, True).encode("ascii")
+
+
+def _dumps_record(obj: dict[str, Any], field: str, text: str, ascii_only: bool) -> str:
+    if not isinstance(obj, _Pairs):
+        return json.dumps({**obj, field: text}, ensure_ascii=ascii_only)
+    last = max(k for k, (key, _) in enumerate(obj.pairs) if key == field)
+    pairs = [(key, text if k == last else value) for k, (key, value) in enumerate(obj.pairs)]
+    return _dumps_value(_Pairs({}), ascii_only, pairs)
+
+
+def _dumps_value(value: Any, ascii_only: bool, pairs: list[tuple[str, Any]] | None = None) -> str:
+    """``json.dumps`` (default separators) that writes repeated keys too."""
+    if isinstance(value, _Pairs):
+        items = pairs if pairs is not None else value.pairs
+        return "{" + ", ".join(json.dumps(k, ensure_ascii=ascii_only) + ": " + _dumps_value(v, ascii_only)
+                               for k, v in items) + "}"
+    if isinstance(value, dict):
+        if not any(isinstance(v, (dict, list)) for v in value.values()):
+            return json.dumps(value, ensure_ascii=ascii_only)
+        return "{" + ", ".join(json.dumps(k, ensure_ascii=ascii_only) + ": " + _dumps_value(v, ascii_only)
+                               for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_dumps_value(v, ascii_only) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=ascii_only)
 
 
 def _add_edits(job: Job, res: DocumentResult, text: str, edits: Sequence[Edit], label: str, numbered: bool) -> None:
@@ -298,15 +399,21 @@ def _detected(job: Job, res: DocumentResult, text: str) -> DocumentResult:
 # -- decoding --------------------------------------------------------------------------------
 
 
-def decode_text(data: bytes, errors: str = "strict") -> tuple[str, str | None]:
+def decode_text(data: bytes, errors: str = "strict", lines: bool = False) -> tuple[str, str | None]:
     """Decode UTF-8 under an :data:`ERROR_POLICIES` policy: the text and a warning (or None).
 
-    Raises :class:`DocumentError` for invalid UTF-8 under ``strict``.
+    Raises :class:`DocumentError` for invalid UTF-8 under ``strict``. The
+    message gives the byte offset, and with ``lines`` (a whole document) the
+    line and column (in bytes, both from 1) too.
     """
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
         where = f"invalid UTF-8 at byte {exc.start}"
+        if lines:
+            line = data.count(b"\n", 0, exc.start) + 1
+            column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+            where += f" (line {line}, column {column})"
         if errors == "strict":
             raise DocumentError(f"{where} (--errors replace or ignore processes it anyway)") from None
         if errors not in ERROR_POLICIES:
@@ -327,7 +434,8 @@ class EndOfFile:
     abort: bool = False
 
 
-def tasks_of(plan: Plan, stdin: IO[bytes]) -> Iterator[Task | EndOfFile]:
+def tasks_of(plan: Plan, stdin: IO[bytes], limit: int | None = None) -> Iterator[Task | EndOfFile]:
+    """The tasks of a plan, in order; ``limit`` is the largest document read (bytes)."""
     for u in plan.units:
         s = u.source
         if s.problem is not None:
@@ -336,16 +444,33 @@ def tasks_of(plan: Plan, stdin: IO[bytes]) -> Iterator[Task | EndOfFile]:
             message = None if u.resumed else u.skip
             yield Done(DocumentResult(u.id, s.display, None, Status.SKIPPED, message=message, resumed=u.resumed))
         elif s.jsonl:
-            yield from _line_tasks(u, stdin)
+            yield from _line_tasks(u, stdin, limit)
         elif s.path == "-":
-            yield DocTask(u.id, s.display, data=stdin.read())
+            yield _stdin_task(u, stdin, limit)
         else:
             dest = u.dest if plan.mode in ("file", "folder") else None
-            yield DocTask(u.id, s.display, path=s.path, size=s.size, dest=dest)
+            yield DocTask(u.id, s.display, path=s.path, size=s.size, dest=dest, backup=u.backup)
 
 
-def _line_tasks(u: Unit, stdin: IO[bytes]) -> Iterator[Task | EndOfFile]:
-    """One task per line, read lazily (a huge file is never in memory), then the end marker."""
+def _stdin_task(u: Unit, stdin: IO[bytes], limit: int | None) -> Task:
+    """Stdin as one document: read whole, or at most ``limit + 1`` bytes."""
+    data = stdin.read() if limit is None else stdin.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        return Done(DocumentResult(u.id, u.source.display, None, Status.FAILED, len(data), message=too_big(limit)))
+    return DocTask(u.id, u.source.display, data=data)
+
+
+_LINE_CHUNK = 1 << 20
+
+
+def _line_tasks(u: Unit, stdin: IO[bytes], limit: int | None) -> Iterator[Task | EndOfFile]:
+    """One task per line, read lazily (a huge file is never in memory), then the end marker.
+
+    The lines a partial output already holds (``u.done_lines``, --resume)
+    are skipped as one result. A line longer than ``limit`` fails: from a
+    regular file it is passed to the output unchanged (copied from the
+    file, never held in memory); from a pipe the rest of the input is not
+    read (it may never end)."""
     s = u.source
     try:
         opened: Any = contextlib.nullcontext(stdin) if s.path == "-" else open(s.path, "rb")
@@ -353,10 +478,30 @@ def _line_tasks(u: Unit, stdin: IO[bytes]) -> Iterator[Task | EndOfFile]:
         yield Done(DocumentResult(u.id, s.display, None, Status.FAILED, message=f"cannot read: {exc.strerror}"))
         yield EndOfFile(u.id, s.display, abort=True)
         return
-    n = 0
+    n = offset = 0
+    seekable = s.path != "-" and s.regular
     with opened as fh:
         try:
-            for n, raw in enumerate(fh, start=1):
+            if u.done_lines:
+                offset = yield from _skip_done_lines(u, fh)
+                if offset < 0:
+                    return
+                n = u.done_lines
+            while raw := (fh.readline() if limit is None else fh.readline(limit + 2)):
+                n += 1
+                if limit is not None and len(raw.rstrip(b"\r\n")) > limit:
+                    if not seekable:
+                        yield Done(DocumentResult(u.id, s.display, n, Status.FAILED, len(raw),
+                                                  message=f"line {too_big(limit)}; the rest of the input is not read"))
+                        yield EndOfFile(u.id, s.display, abort=True)
+                        return
+                    size = len(raw) if raw.endswith(b"\n") else len(raw) + _rest_of_line(fh)
+                    yield Done(DocumentResult(u.id, s.display, n, Status.FAILED, size,
+                                              copy=(s.path, offset, offset + size),
+                                              message=f"line {too_big(limit, size)}; passed through unchanged"))
+                    offset += size
+                    continue
+                offset += len(raw)
                 yield LineTask(u.id, s.display, n, raw)
         except OSError as exc:
             yield Done(DocumentResult(u.id, s.display, n + 1, Status.FAILED,
@@ -366,3 +511,32 @@ def _line_tasks(u: Unit, stdin: IO[bytes]) -> Iterator[Task | EndOfFile]:
     if n == 0:
         yield Done(DocumentResult(u.id, s.display, None, Status.SKIPPED, message="empty file", out=b""))
     yield EndOfFile(u.id, s.display)
+
+
+def _rest_of_line(fh: IO[bytes]) -> int:
+    """Read to the end of the current line (a megabyte at a time); the bytes read."""
+    size = 0
+    while chunk := fh.readline(_LINE_CHUNK):
+        size += len(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    return size
+
+
+def _skip_done_lines(u: Unit, fh: IO[bytes]) -> Generator[Task | EndOfFile, None, int]:
+    """Skip the input lines whose output a partial output holds (one result
+    for them all); their bytes, or -1 (after a failure and the end marker)
+    if the input has fewer lines."""
+    s = u.source
+    lines = size = 0
+    while lines < u.done_lines:
+        line = _rest_of_line(fh)
+        if not line:
+            yield Done(DocumentResult(u.id, s.display, None, Status.FAILED, size, message=(
+                f"not resumed: the partial output of an interrupted run holds {u.done_lines} lines, the input only "
+                f"{lines} (was it changed?); run again without --resume")))
+            yield EndOfFile(u.id, s.display, abort=True)
+            return -1
+        lines, size = lines + 1, size + line
+    yield Done(DocumentResult(u.id, s.display, None, Status.SKIPPED, size, resumed=True, count=lines))
+    return size
