@@ -263,7 +263,8 @@ def test_detect_reports_bad_documents_as_rows(cli, tmp_path, capsys):
 
 def test_sigkill_mid_run_then_resume(tmp_path):
     """Kill a run while a JSONL output is being written: nothing appears under a final name
-    half-written, and --resume removes the dead run's temporary and finishes the job."""
+    half-written, and --resume continues the dead run's output after its last complete line
+    (issue 16, item 5) and finishes the job."""
     write(tmp_path / "lex.tsv", LEXICON)
     write(tmp_path / "in/a.txt", SPUN)
     record = '{"text": "The satellite tv for pc was launched during the chilly conflict."}\n'
@@ -289,6 +290,4 @@ def test_sigkill_mid_run_then_resume(tmp_path):
         assert [name for name in left if is_temp_name(name)] != []  # b.jsonl exists only as a temporary
     resumed = subprocess.run([*args[:-1], "--resume"], cwd=tmp_path, capture_output=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
-    assert tree(out) == expected
-    if killed:
-        assert b"removed 1 stale temporary file" in resumed.stderr
+    assert tree(out) == expected  # no temporary and no partial output left

@@ -259,7 +259,7 @@ def test_resume_in_a_subprocess_replaces_a_killed_runs_temporary(tmp_path):
     write(tmp_path / "out" / (temp_prefix("b.txt", DEAD_PID) + "q9w8e7"), big[:1000])
     write(tmp_path / "out/a.txt", CLEAN)
     args = [sys.executable, "-m", "despin", "restore", "in", "-o", "out", "--resume", "--lexicon", "lex.tsv",
-            "--no-bundled-lexicon", "--no-context", "-j", "2"]
+            "--no-bundled-lexicon", "--no-context", "-j", "2", "--max-size", "4M"]
     proc = subprocess.run(args, cwd=tmp_path, capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert tree(tmp_path / "out") == {"a.txt": CLEAN.encode(), "b.txt": (RESTORED * 20000).encode()}

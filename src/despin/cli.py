@@ -455,8 +455,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary on stderr")
     g.add_argument("--max-size", type=_size, default=DEFAULT_MAX_SIZE, metavar="SIZE",
                    help="the largest document (file, stdin or JSONL line) read, e.g. 500K, 4M, 1G; larger ones "
-                        "fail (a JSONL line is passed through unchanged); 0: no limit. Restoring takes about 100 "
-                        f"times a text's size in memory (default {DEFAULT_MAX_SIZE // 1024**2}M)")
+                        "fail (a JSONL line is passed through unchanged); 0: no limit. Restoring needs 10 to 300 "
+                        "times a text's size in memory, most for densely spun text "
+                        f"(default {DEFAULT_MAX_SIZE // 1024**2}M: under 500 MB)")
     g.add_argument("--problems", metavar="FILE",
                    help="write every problem (path, line, id, kind, message) to FILE as JSON lines; stderr "
                         "shows the first 20 of each file")

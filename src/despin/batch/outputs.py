@@ -287,7 +287,8 @@ def prepare_partials(plan: Plan, opts: BatchOptions, reporter: Reporter) -> None
             _remove(partial, reporter)
             continue
         u.partial = partial
-        reporter.note(f"{u.source.display}: continuing after line {u.done_lines:,} (from an interrupted run)")
+        if u.done_lines:
+            reporter.note(f"{u.source.display}: continuing after line {u.done_lines:,} (from an interrupted run)")
 
 
 def _remove(path: str, reporter: Reporter, note: str | None = None) -> None:

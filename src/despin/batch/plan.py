@@ -41,10 +41,13 @@ STDIN_NAME = "<stdin>"
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 #: The largest document (a file, stdin, or one JSONL line) restored or
-#: detected by default, in bytes. Restoring needs about 50 to 110 times a
-#: text's size in memory (tokens, candidates, edits), so this keeps one
-#: document under 500 MB; larger ones fail with a message (``--max-size``).
-DEFAULT_MAX_SIZE = 4 * 1024 * 1024
+#: detected by default, in bytes. Restoring holds the whole text and needs
+#: about 1.5 KB of memory per edit besides (tokens, candidates, scores,
+#: edits): 10 to 50 times a clean or lightly spun text's size, about 100
+#: times densely spun news, up to 300 times a text made only of spintax
+#: ("{a b}{a b}..."). At 1 MiB every document stays under 500 MB (measured:
+#: 380 MB at most); larger ones fail with a message (``--max-size``).
+DEFAULT_MAX_SIZE = 1024 * 1024
 _SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 
 
@@ -388,11 +391,11 @@ def _refuse_to_overwrite_inputs(units: list[Unit], paths: Sequence[str], opts: B
         if not path or path == "-":
             continue
         problem = inputs.what(path)
-        if problem is None and os.path.realpath(path) in dests:
+        if problem is None and os.path.realpath(path) in dests and not _device(path):
             problem = "an output file"
         if problem:
             raise UsageError(f"refusing to write {what} to {path}: it is {problem}")
-    if opts.explain and opts.explain != "-" and opts.problems \
+    if opts.explain and opts.explain != "-" and opts.problems and not _device(opts.explain) \
             and os.path.realpath(opts.explain) == os.path.realpath(opts.problems):
         raise UsageError("--explain and --problems name the same file")
 
@@ -414,6 +417,15 @@ class _Inputs:
             return "an input folder"
         inside = _inside(real, self.folders)
         return f"inside the input folder {inside}" if inside else None
+
+
+def _device(path: str) -> bool:
+    """Whether ``path`` exists and is not a regular file or folder (a device, a FIFO): written through."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode)
 
 
 def _inode(path: str) -> tuple[int, int] | None:

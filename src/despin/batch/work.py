@@ -52,9 +52,10 @@ class Status:
 class DocumentError(Exception):
     """A problem with one document: it is counted as ``status`` and the batch goes on."""
 
-    def __init__(self, message: str, status: str = Status.FAILED):
+    def __init__(self, message: str, status: str = Status.FAILED, doc_id: str | int | None = None):
         super().__init__(message)
         self.status = status
+        self.doc_id = doc_id  # the record's id, when a JSONL record was read
 
 
 # -- results, jobs and tasks -------------------------------------------------------------------
@@ -215,12 +216,8 @@ def _restores_to(job: Job, backup: str, data: bytes) -> bool:
 
 def too_big(limit: int, size: int | None = None) -> str:
     """The message for a document larger than ``limit`` (``size``: its size, when known)."""
-    how_big = f"{_mb(size)} > {_mb(limit)}" if size is not None else f"more than {_mb(limit)}"
-    return f"larger than --max-size ({how_big}); not read (a larger --max-size reads it)"
-
-
-def _mb(n: int) -> str:
-    return f"{n:,} bytes" if n < 1024 * 1024 else f"{n / (1024 * 1024):.1f} MiB"
+    how_big = f"{size:,} bytes" if size is not None else "more bytes"
+    return f"larger than --max-size ({how_big} > {limit:,}); not restored (a larger --max-size reads it)"
 
 
 def read_limited(path: str, limit: int | None) -> bytes:
@@ -262,7 +259,7 @@ def _run_line(job: Job, task: LineTask) -> DocumentResult:
     try:
         text, obj, res.warning = _parse_record(body, job)
     except DocumentError as exc:
-        res.status, res.message = exc.status, str(exc)
+        res.status, res.message, res.doc_id = exc.status, str(exc), exc.doc_id
         return res
     res.doc_id = _record_id(obj)
     if job.detect:
@@ -320,12 +317,12 @@ def _parse_record(body: bytes, job: Job) -> tuple[str, dict[str, Any], str | Non
                 "an unchanged line is kept byte for byte, a restored one keeps every key")
         warning = f"{warning}; {note}" if warning else note
     if job.field not in obj:
-        raise DocumentError(f"no field {job.field!r}", Status.SKIPPED)
+        raise DocumentError(f"no field {job.field!r}", Status.SKIPPED, _record_id(obj))
     text = obj[job.field]
     if not isinstance(text, str):
-        raise DocumentError(f"field {job.field!r} is {_json_type(text)}, not a string", Status.SKIPPED)
+        raise DocumentError(f"field {job.field!r} is {_json_type(text)}, not a string", Status.SKIPPED, _record_id(obj))
     if not text:
-        raise DocumentError(f"field {job.field!r} is empty", Status.SKIPPED)
+        raise DocumentError(f"field {job.field!r} is empty", Status.SKIPPED, _record_id(obj))
     return text, obj, warning
 
 
