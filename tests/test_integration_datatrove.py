@@ -141,10 +141,9 @@ def test_steps_load_lazily_and_pickle_as_config(tmp_path: Path, options: dict[st
     dt = datatrove_steps()
     from datatrove.data import Document
 
-    # a missing lexicon is only noticed when the first document arrives, and then loudly
-    broken = dt.DespinFormatter(bundled_lexicon=False, lexicons=(str(tmp_path / "missing.tsv"),))
+    # a missing lexicon is noticed when the step is built, on the driver (issue 16, item 11)
     with pytest.raises(LexiconError, match="missing.tsv"):
-        list(broken.run(iter([Document(text="Some text.", id="x")])))
+        dt.DespinFormatter(bundled_lexicon=False, lexicons=(str(tmp_path / "missing.tsv"),))
 
     step = dt.DespinAnnotator(threshold=0.6, **options)
     assert step.restorer._lexicon is None

@@ -88,10 +88,10 @@ def test_restore_with_and_without_the_shortcut_agree(text):
 
 
 def test_later_passes_take_the_shortcut_in_a_long_clean_text():
-    # Nested spintax takes two passes; each later pass reads one paragraph only.
+    # Nested spintax is restored in one pass; the pass that confirms nothing is left reads one paragraph only.
     text = "\n\n".join([CLEAN_PARAGRAPH] * 10 + ["The {{that a}|b} launch."])
     with_shortcut, without, taken = _with_and_without_the_shortcut(text)
-    assert taken == 2
+    assert taken == 1
     assert with_shortcut.text == without.text and without.text.endswith("\n\nThe that a launch.")
     assert with_shortcut.edits == without.edits
 

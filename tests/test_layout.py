@@ -17,7 +17,7 @@ SRC = Path(despin.__file__).parent
 # Stages 1 to 5 are tokenize, candidates, score, decide, render; detection
 # stands below candidates (it must not borrow from the stage above it).
 ORDER = [
-    "errors", "logistic", "_resources", "config", "tokenize", "lexicon", "edits", "context",
+    "errors", "logistic", "_resources", "config", "tokenize", "lexcheck", "lexicon", "edits", "context",
     "detection", "bounds", "candidates", "score", "decide", "render",
     "lm.model", "lm.forward", "lm.windows", "lm.scorer", "lm", "protect", "pipeline", "passes",
     "restorer", "api", "report", "corpus", "evaluate", "model_build",

@@ -39,7 +39,8 @@ from wordfreq import zipf_frequency
 
 from despin.context import ContextModel, load_model
 from despin.corpus import read_ids
-from despin.lexicon import Entry, Lexicon, parse_spun_form
+from despin.lexcheck import neutralise
+from despin.lexicon import Entry, Lexicon, _parse_row, parse_spun_form
 from despin.model_build import build_model
 from despin.tokenize import WORD_RE
 
@@ -67,24 +68,67 @@ def read_raw(path: str):
             yield spun, orig, note
 
 
-def clean_tortured(folder: str):
-    """(spun, original) pairs from the Problematic Paper Screener lists, cleaned."""
+def parse_pps_query(query: str) -> tuple[str, list[str]] | None:
+    """The tortured phrase of a Problematic Paper Screener query and its
+    context terms, or None for a query that is not a plain phrase search.
+
+    ``"X"`` searches the tortured phrase X; ``"X" AND "Y"`` searches X in
+    papers that also use Y, where Y is the established term (a context
+    filter, never a spun form); ``"X" NOT "Y"`` leaves out papers with Y.
+    Proximity (``"X"~N``) and ``OR`` queries are not phrase searches."""
+    if "~" in query or " OR " in query:
+        return None
+    main, *excluded = query.split(" NOT ")
+    conjuncts = [t.strip().strip('"').strip() for t in main.split(" AND ")]
+    if not conjuncts[0]:
+        return None
+    return conjuncts[0], conjuncts[1:] + [t.strip().strip('"').strip() for t in excluded]
+
+
+def clean_tortured(folder: str, stats: dict[str, int] | None = None):
+    """(spun, original) pairs from the Problematic Paper Screener lists, cleaned.
+
+    The JSON list was made from the screener's queries and took the context
+    term Y of ``"X" AND "Y"`` for a tortured phrase ("cloud computing" ->
+    "cloud environment", from ``"cloud climate" AND "cloud computing"``). So
+    a phrase that a query uses as a context term, and never searches on its
+    own, is not a spun form; neither is a phrase that either list gives as
+    the established term of another (a real term is never a tortured
+    phrase), nor a phrase whose original contains it (restoring it would
+    grow the text on every call: "cloud platform" -> "the cloud platform")."""
+    stats = stats if stats is not None else {}
     ok = __import__("regex").compile(r"[a-z][a-z\- ]*[a-z]")
-    pairs = {}
-    with open(os.path.join(folder, "pps_tortured_torturedcheck.json"), encoding="utf-8") as fh:
-        for d in json.load(fh)["phrases"]:
-            pairs.setdefault(d["tortured"].strip().lower(), d["correct"].strip())
+    searched: dict[str, str] = {}  # tortured phrase -> expected, from the CSV's queries
+    context: set[str] = set()  # phrases the queries use as context terms
     with open(os.path.join(folder, "pps_tortured_hahuyhoang411.csv"), encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            q = row["tortured_phrase"]
-            if "AND" in q or "NOT" in q or "~" in q:
+            parsed = parse_pps_query(row["tortured_phrase"])
+            if parsed is None:
                 continue
-            pairs.setdefault(q.strip().strip('"').lower(), row["expected_phrase"].strip())
+            spun, terms = parsed
+            searched.setdefault(spun.lower(), row["expected_phrase"].strip())
+            context.update(t.lower() for t in terms)
+    pairs: dict[str, str] = {}
+    with open(os.path.join(folder, "pps_tortured_torturedcheck.json"), encoding="utf-8") as fh:
+        for d in json.load(fh)["phrases"]:
+            spun = d["tortured"].strip().lower()
+            if spun in context and spun not in searched:
+                stats["dropped: a query's context term, not a spun form"] = stats.get(
+                    "dropped: a query's context term, not a spun form", 0) + 1
+                continue
+            pairs.setdefault(spun, d["correct"].strip())
+    for spun, expected in searched.items():
+        pairs.setdefault(spun, expected)
+    real_terms = {o.strip().lower() for o in pairs.values()}
     for spun, orig in pairs.items():
         orig = orig.strip().lower()
         if not ok.fullmatch(spun) or not ok.fullmatch(orig) or spun == orig:
             continue
         if not 2 <= len(spun.split()) <= 4 or len(orig.split()) > 4:
+            continue
+        if spun in real_terms or f" {spun} " in f" {orig} ":
+            why = "an established term" if spun in real_terms else "inside its own original"
+            stats[f"dropped: {why}"] = stats.get(f"dropped: {why}", 0) + 1
             continue
         yield spun, orig, "artifact"
 
@@ -100,7 +144,9 @@ def read_slices(raw: list[str], tortured: str | None) -> dict[str, list[tuple[st
         name = os.path.splitext(os.path.basename(path))[0]
         slices[name] = list(read_raw(path))
     if tortured:
-        slices["science_tortured"] = list(clean_tortured(tortured))
+        stats: dict[str, int] = {}
+        slices["science_tortured"] = list(clean_tortured(tortured, stats))
+        print(f"tortured phrases: {len(slices['science_tortured'])} kept, {stats}", file=sys.stderr)
     return slices
 
 
@@ -161,6 +207,7 @@ class Rows:
     def __init__(self, news: ContextModel, n_news: int, allm: ContextModel):
         self.news, self.n_news, self.allm = news, n_news, allm
         self.stats: dict[str, int] = defaultdict(int)
+        self.common_weight: dict[str, str] = {}  # spun form -> its weight as a common form
 
     def rate(self, u: str) -> float:
         c = self.news.unit_count(u) or 0
@@ -189,6 +236,7 @@ class Rows:
         uf, uo = unit(spun), unit(origs[0])
         f_f, f_o = self.rate(uf), self.rate(uo)
         weight = R * f_o / (R * f_o + f_f)
+        self.common_weight[spun] = f"{min(max(weight, 0.02), 0.99):.3f}"
         c_all = self.allm.unit_count(uf) or 0
         klass = "common"
         cased = spun != spun.lower()
@@ -226,13 +274,50 @@ def main(argv: list[str] | None = None) -> int:
     rows = Rows(news, n_news, counts["all"][0])
     os.makedirs(args.out, exist_ok=True)
     merged, home = merge_slices(slices)
+    written: dict[str, list[str]] = {}
     for name in slices:
         by_spun = {k: v for k, v in merged.items() if home[k] == name}
-        lines = [row for _, (spun, origs, notes) in sorted(by_spun.items())
-                 if (row := rows.row(name, spun, origs, notes)) is not None]
+        written[name] = [row for _, (spun, origs, notes) in sorted(by_spun.items())
+                         if (row := rows.row(name, spun, origs, notes)) is not None]
+    for name, lines in check_chains(written, rows.common_weight).items():
         write_slice(args.out, name, lines)
     print(dict(rows.stats), file=sys.stderr)
     return 0
+
+
+def check_chains(written: dict[str, list[str]], common_weight: dict[str, str]) -> dict[str, list[str]]:
+    """The rows with despin's lexicon check applied (``despin.lexcheck``): an
+    artifact whose spun form stands in an original is written ``common``
+    (people write it) with its weight as a common form, one that stands in
+    its own original ``keep``; what it changed, and how many originals are
+    spun forms themselves (cycles and chains, kept: the restorer handles
+    them), are printed."""
+    entries = []
+    for name, lines in written.items():
+        for k, line in enumerate(lines):
+            entries.append(_parse_row(line.split("\t"), f"{name}:{k}"))
+    out, check = neutralise(entries)
+    before = {e.source: e.klass for e in entries}
+    changed = {e.source: e.klass for e in out if e.klass != before[e.source]}
+    for line in check.lines()[: len(check.demoted) + len(check.switched_off)]:
+        print(f"lexicon check: {line}", file=sys.stderr)
+    kinds: dict[str, int] = defaultdict(int)
+    for link in check.links():
+        kinds[f"{link.kind} ({link.entry.klass} -> {link.inner.klass})"] += 1
+    print(f"lexicon check: originals holding a spun form: {dict(kinds)}", file=sys.stderr)
+    fixed = {}
+    for name, lines in written.items():
+        fixed[name] = []
+        for k, line in enumerate(lines):
+            klass = changed.get(f"{name}:{k}")
+            if klass is not None:
+                cols = line.split("\t")
+                cols[2] = klass
+                if klass == "common":
+                    cols[3] = common_weight.get(cols[0], cols[3])
+                line = "\t".join(cols)
+            fixed[name].append(line)
+    return fixed
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .lexicon import Entry, Lexicon
-from .tokenize import SPINTAX_RE, Tokens, gap_fits, joinable, quote_spans
+from .tokenize import Tokens, gap_fits, joinable, quote_spans, same_line, spintax_groups
 
 __all__ = ["NUMBER_WORDS", "Candidate", "Scan", "scan"]
 
@@ -215,7 +215,7 @@ def _count_original(tokens: Tokens, lexicon: Lexicon, i: int, counts: Counter[st
         if multi is not None:
             for otoks, group in multi:
                 m = len(otoks)
-                if tuple(lows[i : i + m]) == otoks and all(joinable(tokens, k) for k in range(i, i + m - 1)):
+                if tuple(lows[i : i + m]) == otoks and all(same_line(tokens, k) for k in range(i, i + m - 1)):
                     counts[group] += 1
                     return
     single = lexicon.orig_singles.get(lows[i])
@@ -280,17 +280,12 @@ def _lexicon_matches(
 
 
 def _spintax(text: str) -> list[Candidate]:
-    """Spintax leftovers, restored to their first alternative."""
-    cands = []
-    for m in SPINTAX_RE.finditer(text):
-        inner = m.group(1)
-        if "|" not in inner and " " not in inner.strip():
-            continue
-        first = inner.split("|")[0].strip()
-        if not first:
-            continue
-        cands.append(Candidate(-1, -1, m.start(), m.end(), "spintax", (first,), "artifact", 0.99))
-    return cands
+    """Spintax leftovers that look like spinner output, restored to their first
+    alternative (nested groups at once). They are looked for only in texts
+    whose spin report counts spintax or shows other evidence (a lone
+    ``{a|b}`` in a clean text is a template: see
+    :func:`despin.detection.spin_report`)."""
+    return [Candidate(-1, -1, g.start, g.end, "spintax", (g.first,), "artifact", 0.99) for g in spintax_groups(text)]
 
 
 def _mark_quotes(cands: list[Candidate], quotes: list[tuple[int, int]]) -> None:

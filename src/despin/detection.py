@@ -32,7 +32,16 @@ from itertools import pairwise
 
 from .lexicon import Entry, Lexicon
 from .logistic import sigmoid
-from .tokenize import ASCII_LOWER_WORD_RE, ASCII_WORD_RE, SPINTAX_RE, Tokens, gap_fits, joinable, quote_spans, tokenize
+from .tokenize import (
+    ASCII_LOWER_WORD_RE,
+    ASCII_WORD_RE,
+    Tokens,
+    gap_fits,
+    quote_spans,
+    same_line,
+    spintax_groups,
+    tokenize,
+)
 
 __all__ = [
     "DRIFT_PER_1000",
@@ -297,7 +306,7 @@ def _count_word_pairs(counts: FormCounts, idx: EvidenceIndex, tokens: Tokens) ->
                 counts.add(f, 1)
         for otoks, g in idx.orig_multis.get(key, ()):
             n = len(otoks)
-            if tuple(lows[i : i + n]) == otoks and all(joinable(tokens, i + k) for k in range(n - 1)):
+            if tuple(lows[i : i + n]) == otoks and all(same_line(tokens, i + k) for k in range(n - 1)):
                 counts.no[g] += 1
                 break
 
@@ -331,9 +340,10 @@ def spin_report(text: str, lexicon: Lexicon, threshold: float, tokens: Tokens | 
         quoted = count_forms("\n".join(text[a:b] for a, b in quotes), idx)
         nf_quote, quoted_words = quoted.nf, quoted.words
         nf_out = counts.nf - quoted.nf
-    spintax = len(SPINTAX_RE.findall(text)) if "{" in text else 0
-    llr = _llr(nf_out, counts.no, idx.occurrence) + _llr(nf_quote, Counter(), idx.occurrence) + spintax * SPINTAX_LLR
+    llr = _llr(nf_out, counts.no, idx.occurrence) + _llr(nf_quote, Counter(), idx.occurrence)
     words = counts.words
+    spintax = _spintax_evidence(text, counts.artifacts > 0 or document_score(llr, words) >= threshold)
+    llr += spintax * SPINTAX_LLR
     score = document_score(llr, words)
     forms = counts.forms
     if spintax:
@@ -354,6 +364,19 @@ def spin_report(text: str, lexicon: Lexicon, threshold: float, tokens: Tokens | 
         quotes_spun=_quotes_spun(nf_out, nf_quote, words, quoted_words),
         names_spun=counts.names_spun,
     )
+
+
+def _spintax_evidence(text: str, other_evidence: bool) -> int:
+    """How many spintax groups count as spinner output: those that look like
+    it (:func:`~despin.tokenize.spintax_groups`), in a text with other
+    evidence: an artifact, a spin score at the threshold without them,
+    another group, or a group inside another. A lone ``{a|b}`` in a text
+    that shows no spin otherwise is a template or mathematics, not spinner
+    output, and stays."""
+    groups = spintax_groups(text)
+    if other_evidence or len(groups) > 1 or any(g.nested for g in groups):
+        return len(groups)
+    return 0
 
 
 def _quotes_spun(nf_out: Counter[str], nf_quote: Counter[str], words: int, quoted_words: int) -> bool:

@@ -7,7 +7,8 @@ line turns them into a message on stderr and an exit code.
 from __future__ import annotations
 
 __all__ = [
-    "ConfigError", "DespinError", "EditError", "InputError", "LexiconError", "LMUnavailableError", "ModelError",
+    "ConfigError", "DespinError", "EditError", "InputError", "LexiconError", "LexiconWarning", "LMUnavailableError",
+    "ModelError",
     "UsageError",
 ]
 
@@ -35,6 +36,11 @@ class LexiconError(DespinError, ValueError):
         if path is not None:
             where = f"{path}:{line}: " if line is not None else f"{path}: "
         super().__init__(where + message)
+
+
+class LexiconWarning(UserWarning):
+    """A lexicon that loads but holds chains: originals that are spun forms
+    themselves, or artifacts that people write (see :mod:`despin.lexcheck`)."""
 
 
 class ModelError(DespinError, ValueError):

@@ -363,7 +363,13 @@ def bundled_lexicon_files() -> list[str]:
 
 
 def _read_lexicon(files: tuple[str, ...]) -> Lexicon:
-    return Lexicon(merge_file_entries(files))
+    from .lexcheck import neutralise, report_user_links  # (lexcheck reads this module's Entry)
+
+    entries, check = neutralise(merge_file_entries(files))
+    lexicon = Lexicon(entries)
+    lexicon.check = check  # type: ignore[attr-defined]
+    report_user_links(check, files)
+    return lexicon
 
 
 _load_files = load_once(_read_lexicon, maxsize=16)

@@ -1,9 +1,20 @@
 """Passes to a fixed point: restore, then restore the result again.
 
-Restored words can form a new spun phrase, and nested spintax unfolds one
-level per pass, so :func:`restore_passes` reads the text again (at most
+Restoring changes what detection sees (the text may stop, or start, looking
+spun), so :func:`restore_passes` reads the text again (at most
 ``MAX_PASSES`` times) until a pass finds nothing, composing the edits into
 edits on the input.
+
+A later pass never re-edits text an earlier edit produced. Wanting to is
+the sign of a chain or a cycle in the lexicon ("horror film" -> "horror
+movie" -> "horror film"; "House City" -> "Home Town", whose "Home" then
+reads as the spun "White Home"): the earlier edit is unstable, so it is
+withdrawn, its span of the input is frozen (never edited), and the passes
+start again (:func:`_round`). A round that withdrew something is followed
+by another round on its result (the text may read differently once the
+edits are withdrawn: less spun, say), until a round changes nothing. The
+result is a fixed point of a round, and restoring starts with a round, so
+``restore(restore(x)) == restore(x)``.
 
 A later pass after a pass that restored artifacts only (its text was not
 spun) re-reads only the paragraphs that pass rewrote, and skips detecting the
@@ -27,6 +38,8 @@ from .tokenize import Tokens, tokenize
 __all__ = ["MAX_PASSES", "one_pass", "paragraphs_around", "restore_passes", "rewritten_spans"]
 
 MAX_PASSES = 3
+MAX_ROUNDS = 4  # rounds on the result of a round that withdrew edits
+MAX_RESTARTS = 8  # restarts of a round with more frozen spans before every edit near one is given up
 _BREAK_RE = regex.compile(r"(?=\n\n)")  # where each paragraph break starts ("\n\n\n" holds two)
 
 # What a later pass knows of the text the pass before read: that text, its
@@ -34,13 +47,58 @@ _BREAK_RE = regex.compile(r"(?=\n\n)")  # where each paragraph break starts ("\n
 Previous = tuple[str, list[Edit], UnspunBound]
 
 
+Span = tuple[int, int]
+
+
 def restore_passes(r: Resources, text: str) -> tuple[str, list[Edit], SpinReport | None]:
     """The restored text, the edits on ``text`` that give it, and the spin
-    report of ``text`` (None when the quick reject showed it clean)."""
-    edits, report, bound = one_pass(r, text)
+    report of ``text`` (None when the quick reject showed it clean).
+
+    Rounds of passes (:func:`_round`) run until one changes nothing; a
+    round that withdrew no edit ended with a pass that found nothing, so it
+    is the last."""
+    current, edits, report, settled = _round(r, text)
+    for _ in range(MAX_ROUNDS - 1):
+        if settled or not edits:
+            break
+        after, more, _, settled = _round(r, current)
+        if not more:
+            break
+        edits = compose(text, edits, more)
+        current = after
+    return current, edits, report
+
+
+def _round(r: Resources, text: str) -> tuple[str, list[Edit], SpinReport | None, bool]:
+    """Passes until one finds nothing (:func:`_passes`); when a pass wants
+    to re-edit what an earlier one wrote, the earlier edit is withdrawn and
+    the passes start again with its span frozen. The restored text, its
+    edits, the report of ``text``, and whether nothing was withdrawn (then
+    the last pass, over the restored text, found nothing)."""
+    frozen: list[Span] = []
+    for _ in range(MAX_RESTARTS):
+        current, edits, report, unstable = _passes(r, text, frozen)
+        if not unstable:
+            return current, edits, report, not frozen
+        frozen = _merged(frozen + unstable)
+    # Still unstable after MAX_RESTARTS restarts (not met in practice): leave
+    # every span that took part alone.
+    edits = [e for e in edits if not _overlaps((e.start, e.end), frozen + unstable)]
+    return apply_edits(text, edits), edits, report, False
+
+
+def _passes(
+    r: Resources, text: str, frozen: list[Span]
+) -> tuple[str, list[Edit], SpinReport | None, list[Span]]:
+    """Passes over ``text`` with the ``frozen`` spans never edited: the
+    restored text, its edits on ``text``, the report of ``text``, and the
+    spans of ``text`` whose edits a later pass wanted to re-edit (unstable;
+    empty when the result is a fixed point)."""
+    first, report, bound = one_pass(r, text)
+    edits = _outside(first, frozen)
     current = apply_edits(text, edits) if edits else text
     # the latest pass's text, edits and bound (not None: its text was not spun)
-    last_text, last, last_bound = text, edits, bound
+    last_text, last, last_bound = text, edits, bound if edits == first else None
     for _ in range(MAX_PASSES - 1):
         if not last:
             break
@@ -48,13 +106,69 @@ def restore_passes(r: Resources, text: str) -> tuple[str, list[Edit], SpinReport
         if last_bound is not None:
             near = rewritten_spans(last)
             previous = (last_text, last, last_bound)
-        more, _, last_bound = one_pass(r, current, near, previous)
+        found, _, last_bound = one_pass(r, current, near, previous)
+        more = _outside(found, _shifted(frozen, edits))
+        if more != found:
+            last_bound = None
+        unstable = _re_edited(edits, more)
+        if unstable:
+            return current, edits, report, unstable
         if not more:
             break
         edits = compose(text, edits, more)
         last_text, last = current, more
         current = apply_edits(current, more)
-    return current, edits, report
+    return current, edits, report, []
+
+
+def _outside(edits: list[Edit], spans: list[Span]) -> list[Edit]:
+    """The edits that touch none of ``spans``."""
+    if not spans:
+        return edits
+    return [e for e in edits if not _overlaps((e.start, e.end), spans)]
+
+
+def _overlaps(span: Span, spans: list[Span]) -> bool:
+    a, b = span
+    return any(s < b and a < t for s, t in spans)
+
+
+def _merged(spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _shifted(spans: list[Span], edits: list[Edit]) -> list[Span]:
+    """Spans of the input (untouched by ``edits``) where they stand once ``edits`` are made."""
+    if not spans:
+        return spans
+    out = []
+    ordered = sorted(edits, key=lambda e: e.start)
+    for a, b in spans:
+        shift = sum(len(e.after) - (e.end - e.start) for e in ordered if e.end <= a)
+        out.append((a + shift, b + shift))
+    return out
+
+
+def _re_edited(edits: list[Edit], more: list[Edit]) -> list[Span]:
+    """The input spans of the ``edits`` (on the input) whose wording some of
+    ``more`` (edits on the text they made) would change."""
+    if not more:
+        return []
+    unstable = []
+    shift = 0
+    later = sorted((e.start, e.end) for e in more)
+    for e in sorted(edits, key=lambda e: e.start):
+        start = e.start + shift
+        if _overlaps((start, start + len(e.after)), later):
+            unstable.append((e.start, e.end))
+        shift += len(e.after) - (e.end - e.start)
+    return unstable
 
 
 def one_pass(

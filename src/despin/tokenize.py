@@ -12,9 +12,11 @@ Every definition of these things lives here; the rest of despin reads them:
   ASCII patterns give the same words faster where the text is ASCII;
 * :func:`space_out` and :func:`split_words`, the fast split without offsets
   that the quick reject (:mod:`despin.bounds`) uses;
-* :func:`joinable`, :func:`norm_gap` and :func:`gap_fits`: which gaps may
-  stand inside a multi-word form;
-* :func:`quote_spans` (quotations) and :data:`SPINTAX_RE` (spintax leftovers).
+* :func:`joinable`, :func:`same_line`, :func:`norm_gap` and :func:`gap_fits`:
+  which gaps may stand inside a multi-word form (spaces on one line: a
+  spun phrase never crosses a line break) and between neighbouring words;
+* :func:`quote_spans` (quotations), :data:`SPINTAX_RE` (what may be spintax)
+  and :func:`spintax_groups` (what looks like a spinner's leftover spintax).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import NamedTuple
 
 import regex
 
@@ -36,6 +39,9 @@ __all__ = [
     "joinable",
     "norm_gap",
     "quote_spans",
+    "same_line",
+    "Spintax",
+    "spintax_groups",
     "space_out",
     "split_words",
     "tokenize",
@@ -55,11 +61,20 @@ _ASCII_SPLIT_RE = re.compile(r"([A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)")
 ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 ASCII_LOWER_WORD_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # the words of lower-cased ASCII text
 
-# Separators allowed inside a multi-word match: spaces and tabs, with at most
-# one line break (text wrapped inside a sentence), never a blank line.
+# Neighbouring words (for context): spaces and tabs, with at most one line
+# break (text wrapped inside a sentence), never a blank line.
 _INLINE_GAP = regex.compile(r"[ \t\u00a0]*(?:\r?\n)?[ \t\u00a0]*")
+# Separators allowed inside a multi-word form or original: spaces and tabs on
+# one line. In real spun pages a line break ends a paragraph, a heading or an
+# item (176 single line breaks in the 37 target pairs of corpus/real: 96 %
+# after a full stop, a closing quote or a heading, no substitution across
+# one), and the clean corpora hold none inside a sentence; a form matched
+# across one would also lose it ("White House\nCity officials").
+_SAME_LINE_GAP = regex.compile(r"[ \t\u00a0]+")
 
-# Spintax leftovers: braces around words with spaces or | alternatives.
+# Braces around letters with spaces or | alternatives: what may be spintax.
+# Every group :func:`spintax_groups` finds holds a match (the bounds of
+# despin.bounds rely on it).
 SPINTAX_RE = regex.compile(r"\{([\p{L}][\p{L}'’ \-]*(?:\|[\p{L}'’ \-]*)*)\}")
 # Quotations: curly or straight double quotes, within a line.
 _QUOTE_RE = regex.compile(r"“[^“”\n]{0,3000}”|\"[^\"\n]{0,3000}\"")
@@ -105,6 +120,12 @@ def joinable(tokens: Tokens, i: int) -> bool:
     return bool(gap) and _INLINE_GAP.fullmatch(gap) is not None
 
 
+def same_line(tokens: Tokens, i: int) -> bool:
+    """Whether token ``i`` and token ``i + 1`` are separated by spaces on one line."""
+    gap = tokens.gaps[i]
+    return gap == " " or _SAME_LINE_GAP.fullmatch(gap) is not None
+
+
 def norm_gap(gap: str) -> str:
     """Gaps compare with curly apostrophes folded to straight ones and whitespace to one space."""
     gap = gap.replace("\u2019", "'")
@@ -113,10 +134,10 @@ def norm_gap(gap: str) -> str:
 
 def gap_fits(tokens: Tokens, k: int, want: str) -> bool:
     """Whether the text between token k and token k + 1 is the separator a
-    multi-word form asks for there: inline whitespace for " ", else that
+    multi-word form asks for there: spaces on one line for " ", else that
     punctuation (apostrophes folded)."""
     if want == " ":
-        return joinable(tokens, k)
+        return same_line(tokens, k)
     return norm_gap(tokens.gaps[k]) == want
 
 
@@ -128,6 +149,96 @@ def quote_spans(text: str) -> list[tuple[int, int]]:
     if "“" not in text and '"' not in text:
         return []
     return [m.span() for m in _QUOTE_RE.finditer(text)]
+
+
+# -- spintax ------------------------------------------------------------------------------------
+
+# The words of one spintax alternative: letters, apostrophes, hyphens, single spaces.
+_ALTERNATIVE_RE = regex.compile(r"\p{L}[\p{L}'’\-]*(?: [\p{L}'’\-]+)*")
+_MAX_ALTERNATIVE_WORDS = 6
+_MAX_ALTERNATIVE_CHARS = 60
+
+
+class Spintax(NamedTuple):
+    """A spintax group left in a text: ``text[start:end]``, its first
+    alternative (nested groups resolved the same way), and whether it holds
+    or stands in another group."""
+
+    start: int
+    end: int
+    first: str
+    nested: bool
+
+
+def spintax_groups(text: str) -> list[Spintax]:
+    """The groups of ``text`` that look like a spinner's leftover spintax:
+    ``{a|b|c}`` with short word alternatives written without spaces around
+    the bars (``{big|large}``, ``{in response to|according to}``), groups
+    nested in them (``{a|{b|c}}``), or braces around a few words
+    (``{that a}``). Mathematics and templates are not: ``{n | n is prime}``
+    (spaces around the bar), ``{x : x > 0}``, ``{1}``, ``{name}``, code.
+
+    Whether a text's spintax is restored also depends on other evidence in
+    it (:func:`despin.detection.spin_report`)."""
+    if "{" not in text:
+        return []
+    groups: list[Spintax] = []
+    pos = text.find("{")
+    while pos >= 0:
+        parsed = _group(text, pos, 0)
+        if parsed is None:
+            pos = text.find("{", pos + 1)
+            continue
+        end, first, nested = parsed
+        groups.append(Spintax(pos, end, first, nested))
+        pos = text.find("{", end)
+    return groups
+
+
+def _group(text: str, pos: int, depth: int) -> tuple[int, str, bool] | None:
+    """Parse the group opening at ``text[pos]``: where it ends, its first
+    alternative resolved, whether it holds another group; None if it is not
+    spinner spintax."""
+    if depth > 3:
+        return None
+    alternatives: list[str] = []
+    nested = False
+    part: list[str] = []
+    i = pos + 1
+    while i < len(text):
+        ch = text[i]
+        if ch == "{":
+            inner = _group(text, i, depth + 1)
+            if inner is None:
+                return None
+            i, first, _ = inner
+            part.append(first)
+            nested = True
+            continue
+        if ch in "|}":
+            alternatives.append("".join(part))
+            part = []
+            i += 1
+            if ch == "}":
+                return (i, alternatives[0], nested) if _spinner_like(alternatives, nested) else None
+            continue
+        if ch in "\n\r" or len(part) > _MAX_ALTERNATIVE_CHARS:
+            return None
+        part.append(ch)
+        i += 1
+    return None
+
+
+def _spinner_like(alternatives: list[str], nested: bool) -> bool:
+    """Whether a group's alternatives are what spinners write: each a few
+    words, no space against a bar or a brace; one alternative only if it
+    has several words (``{that a}``) or held a group."""
+    for a in alternatives:
+        if len(a) > _MAX_ALTERNATIVE_CHARS or not _ALTERNATIVE_RE.fullmatch(a):
+            return False
+        if a.count(" ") >= _MAX_ALTERNATIVE_WORDS:
+            return False
+    return len(alternatives) > 1 or " " in alternatives[0] or nested
 
 
 # -- the fast split (words without offsets) ----------------------------------------------------
