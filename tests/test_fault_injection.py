@@ -290,6 +290,21 @@ def test_symlinked_outputs_are_followed_and_stay_links(work):
     assert (work / "out/b.txt").is_symlink() and (work / "target/b.txt").read_text() == RESTORED
 
 
+def test_report_and_model_outputs_follow_links_and_dash_is_stdout(work):
+    write(work / "a.txt", SPUN)
+    write(work / "corpus.txt", "The satellite was launched during the cold war.\n" * 5)
+    (work / "target").mkdir()
+    (work / "page.html").symlink_to("target/page.html")
+    (work / "m.bin").symlink_to("target/m.bin")
+    assert run(work, "report", "a.txt", "-o", "page.html", *LEX).returncode == 0
+    assert (work / "page.html").is_symlink() and b"<html" in (work / "target/page.html").read_bytes()
+    proc = run(work, "build-model", "corpus.txt", "-o", "m.bin", *LEX[:3], "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert (work / "m.bin").is_symlink() and (work / "target/m.bin").read_bytes().startswith(b"DESPINM1")
+    proc = run(work, "report", "a.txt", "-o", "-", *LEX)
+    assert proc.returncode == 0 and b"<html" in proc.stdout and not (work / "-").exists()
+
+
 def test_dash_output_is_stdout(work):
     write(work / "a.txt", SPUN)
     proc = run(work, "restore", "a.txt", "-o", "-", *LEX)

@@ -88,8 +88,11 @@ def parse_pps_query(query: str) -> tuple[str, list[str]] | None:
 def clean_tortured(folder: str, stats: dict[str, int] | None = None):
     """(spun, original) pairs from the Problematic Paper Screener lists, cleaned.
 
-    The JSON list was made from the screener's queries and took the context
-    term Y of ``"X" AND "Y"`` for a tortured phrase ("cloud computing" ->
+    Only the CSV's plain phrase queries are imported from it: the X of
+    ``"X" AND "Y"`` is flagged by the screener only beside Y ("sent to the
+    rest" alone is ordinary English). The JSON list was made from the
+    screener's queries and took the context term Y of ``"X" AND "Y"`` for a
+    tortured phrase ("cloud computing" ->
     "cloud environment", from ``"cloud climate" AND "cloud computing"``). So
     a phrase that a query uses as a context term, and never searches on its
     own, is not a spun form; neither is a phrase that either list gives as
@@ -106,8 +109,9 @@ def clean_tortured(folder: str, stats: dict[str, int] | None = None):
             if parsed is None:
                 continue
             spun, terms = parsed
-            searched.setdefault(spun.lower(), row["expected_phrase"].strip())
             context.update(t.lower() for t in terms)
+            if not terms:  # (X of "X" AND "Y" is a tortured phrase only beside Y: not imported alone)
+                searched.setdefault(spun.lower(), row["expected_phrase"].strip())
     pairs: dict[str, str] = {}
     with open(os.path.join(folder, "pps_tortured_torturedcheck.json"), encoding="utf-8") as fh:
         for d in json.load(fh)["phrases"]:

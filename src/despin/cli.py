@@ -269,6 +269,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .batch.files import write_atomic
     from .report import report_html_documents
 
+    if args.output == "-":
+        args.output = None  # stdout
     dests = _report_pages(args.paths, args.output)  # before reading: nothing is done on a usage error
     r = _restorer(args)
     docs, failed = _report_inputs(args.paths, args.errors)

@@ -327,13 +327,16 @@ def write_model(path: str, header: dict[str, Any], arrays: dict[str, array[int]]
     body = b"".join(chunks)
     header[CHECKSUM_KEY] = _checksum(header, body)
     hbytes = json.dumps(header, sort_keys=True).encode("utf-8")
-    tmp = f"{path}.tmp{os.getpid()}"
+    data = MAGIC + struct.pack("<I", len(hbytes)) + hbytes + body
+    target = os.path.realpath(path) if os.path.islink(path) else path  # a link stays a link
+    if os.path.exists(target) and not os.path.isfile(target):  # a device or FIFO: written through, never replaced
+        with open(target, "wb") as fh:
+            fh.write(data)
+        return
+    tmp = f"{target}.tmp{os.getpid()}"
     with open(tmp, "wb") as fh:
-        fh.write(MAGIC)
-        fh.write(struct.pack("<I", len(hbytes)))
-        fh.write(hbytes)
-        fh.write(body)
-    os.replace(tmp, path)
+        fh.write(data)
+    os.replace(tmp, target)
 
 
 def bundled_model_path() -> str | None:
