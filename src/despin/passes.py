@@ -83,7 +83,7 @@ def _round(r: Resources, text: str) -> tuple[str, list[Edit], SpinReport | None,
         frozen = _merged(frozen + unstable)
     # Still unstable after MAX_RESTARTS restarts (not met in practice): leave
     # every span that took part alone.
-    edits = [e for e in edits if not _overlaps((e.start, e.end), frozen + unstable)]
+    edits = _outside(edits, _merged(frozen + unstable))
     return apply_edits(text, edits), edits, report, False
 
 
@@ -122,15 +122,19 @@ def _passes(
 
 
 def _outside(edits: list[Edit], spans: list[Span]) -> list[Edit]:
-    """The edits that touch none of ``spans``."""
+    """The edits that touch none of ``spans`` (sorted, not overlapping)."""
     if not spans:
         return edits
     return [e for e in edits if not _overlaps((e.start, e.end), spans)]
 
 
 def _overlaps(span: Span, spans: list[Span]) -> bool:
+    """Whether ``span`` overlaps one of the sorted, non-overlapping ``spans``."""
     a, b = span
-    return any(s < b and a < t for s, t in spans)
+    k = bisect.bisect_right(spans, (a, float("inf"))) - 1  # the last span starting at or before a
+    if k >= 0 and spans[k][1] > a:
+        return True
+    return k + 1 < len(spans) and spans[k + 1][0] < b
 
 
 def _merged(spans: list[Span]) -> list[Span]:
@@ -144,13 +148,16 @@ def _merged(spans: list[Span]) -> list[Span]:
 
 
 def _shifted(spans: list[Span], edits: list[Edit]) -> list[Span]:
-    """Spans of the input (untouched by ``edits``) where they stand once ``edits`` are made."""
+    """Spans of the input (sorted, untouched by ``edits``) where they stand once ``edits`` are made."""
     if not spans:
         return spans
-    out = []
     ordered = sorted(edits, key=lambda e: e.start)
+    out = []
+    k = shift = 0
     for a, b in spans:
-        shift = sum(len(e.after) - (e.end - e.start) for e in ordered if e.end <= a)
+        while k < len(ordered) and ordered[k].end <= a:
+            shift += len(ordered[k].after) - (ordered[k].end - ordered[k].start)
+            k += 1
         out.append((a + shift, b + shift))
     return out
 
@@ -160,9 +167,9 @@ def _re_edited(edits: list[Edit], more: list[Edit]) -> list[Span]:
     ``more`` (edits on the text they made) would change."""
     if not more:
         return []
+    later = _merged([(e.start, e.end) for e in more])
     unstable = []
     shift = 0
-    later = sorted((e.start, e.end) for e in more)
     for e in sorted(edits, key=lambda e: e.start):
         start = e.start + shift
         if _overlaps((start, start + len(e.after)), later):
