@@ -103,7 +103,7 @@ def check_files(config: Config) -> None:
         problem = _unreadable(path)
         if problem:
             raise LexiconError(problem, path)
-    if config.context and config.model_path is not None:
+    if config.context is True and config.model_path is not None:  # (the n-gram model's file)
         problem = _unreadable(config.model_path)
         if problem:
             raise ModelError(f"{config.model_path}: {problem} (context model)")
