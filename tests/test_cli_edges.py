@@ -89,7 +89,7 @@ def test_build_model_skips_binary_files(tmp_path, monkeypatch, capsys):
     write(tmp_path / "lex.tsv", LEXICON)
     write(tmp_path / "corpus/a.txt", "The satellite was launched during the cold war.\n" * 5)
     write(tmp_path / "corpus/b.bin", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(range(256)))
-    assert main(["build-model", "corpus", "-o", "m.bin", "--lexicon", "lex.tsv", "--no-bundled-lexicon", "-q"]) == 0
+    assert main(["build-model", "corpus", "-o", "m.bin", "--max-mb", "1", "-q"]) == 0
     err = capsys.readouterr().err
     assert "documents read      1 (skipped 1)" in err
     assert "skipped " + os.path.join("corpus", "b.bin") + ": binary file" in err

@@ -6,7 +6,7 @@ Raw slices are TSV rows ``spun<TAB>original<TAB>note`` (note: ``artifact`` or
 
 * counts the spun form and the original in clean news (Reuters-21578 and ABC
   2006, without the documents of donoharm_news_sample.jsonl) and in all of
-  clean_en (same hold-out), using despin's own model builder;
+  clean_en (same hold-out), with despin.model_build.count_units;
 * sets the weight (prior that the form is spinner output when seen in a spun
   text) to  r F(o) / (r F(o) + F(f)),  r = 0.5, where F is the news rate,
   geometric-mean blended with wordfreq for single words;
@@ -30,18 +30,17 @@ import json
 import math
 import os
 import sys
-import tempfile
 from collections import defaultdict
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
 from wordfreq import zipf_frequency
 
-from despin.context import ContextModel, load_model
 from despin.corpus import read_ids
 from despin.lexcheck import neutralise
 from despin.lexicon import Entry, Lexicon, _parse_row, parse_spun_form
-from despin.model_build import build_model
+from despin.model_build import UnitCounts
+from despin.model_build import count_units as corpus_unit_counts
 from despin.tokenize import WORD_RE
 
 R = 0.5
@@ -169,19 +168,15 @@ def unit_lexicon(slices: dict[str, list[tuple[str, str, str]]]) -> Lexicon:
     return Lexicon(entries)
 
 
-def count_units(corpus: str, lex: Lexicon) -> dict[str, tuple[ContextModel, int]]:
-    """Models counting the lexicon's units in clean news and in all clean text
-    (the hold-out left out), with their token counts."""
+def count_units(corpus: str, lex: Lexicon) -> dict[str, tuple[UnitCounts, int]]:
+    """The lexicon's units counted in clean news and in all clean text (the
+    hold-out left out), with their token counts."""
     holdout = read_ids(os.path.join(corpus, HOLDOUT))
-    tmp = tempfile.mkdtemp()
     counts = {}
     for label, files in (("news", NEWS), ("all", ALL)):
-        path = os.path.join(tmp, f"{label}.bin")
-        s = build_model([os.path.join(corpus, f) for f in files], path, lex, exclude_ids=holdout, quiet=True)
-        model = load_model(path)
-        assert model is not None
-        counts[label] = (model, s.tokens)
-        print(f"counted {label}: {s.tokens:,} tokens, {s.documents:,} documents", file=sys.stderr)
+        c = corpus_unit_counts([os.path.join(corpus, f) for f in files], lex, exclude_ids=holdout)
+        counts[label] = (c, c.tokens)
+        print(f"counted {label}: {c.tokens:,} tokens, {c.documents:,} documents", file=sys.stderr)
     return counts
 
 
@@ -208,7 +203,7 @@ def merge_slices(slices: dict[str, list[tuple[str, str, str]]]) -> tuple[dict[st
 class Rows:
     """Makes the lexicon rows from the counts."""
 
-    def __init__(self, news: ContextModel, n_news: int, allm: ContextModel):
+    def __init__(self, news: UnitCounts, n_news: int, allm: UnitCounts):
         self.news, self.n_news, self.allm = news, n_news, allm
         self.stats: dict[str, int] = defaultdict(int)
         self.common_weight: dict[str, str] = {}  # spun form -> its weight as a common form

@@ -345,15 +345,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_build_model(args: argparse.Namespace) -> int:
     from .corpus import read_ids
-    from .lexicon import load_lexicon
     from .model_build import build_model
 
     exclude: set[str] = set()
     for path in args.exclude_ids or ():
         exclude |= read_ids(path)
-    cfg = _config(args)
-    lex = load_lexicon(cfg.lexicons, cfg.bundled_lexicon)
-    summary = build_model(args.inputs, args.output, lex, args.field, exclude, args.min_count, args.quiet)
+    summary = build_model(args.inputs, args.output, args.field, exclude, args.min_count,
+                          int(args.max_mb * 1e6), args.combine_default, args.quiet)
     for line in summary.lines():
         print(line, file=sys.stderr)
     return 0
@@ -541,20 +539,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(e)
     e.set_defaults(func=cmd_eval)
 
-    b = sub.add_parser("build-model", help="build a context model from a clean corpus", epilog=_EXIT_CODES,
-                       description="Count the lexicon's spun forms and originals, their neighbouring words and "
-                                   "all words in a clean corpus (text files, JSONL files or folders; binary files "
-                                   "are skipped) and write a context model for --model.")
+    b = sub.add_parser("build-model", help="build a context model (trigram language model) from a clean corpus",
+                       epilog=_EXIT_CODES,
+                       description="Read a clean corpus (text files, JSONL files or folders; binary files are "
+                                   "skipped) as the context model reads text, count its trigrams, smooth them "
+                                   "(interpolated modified Kneser-Ney), prune the model to --max-mb and write it "
+                                   "for --model.")
     b.add_argument("inputs", nargs="+", help="text files, JSONL files or folders")
     b.add_argument("-o", "--output", required=True, metavar="FILE", help="the model file to write")
     b.add_argument("--field", default="text", help="the JSONL field holding the text (default: text)")
     b.add_argument("--exclude-ids", action="append", metavar="JSONL", help="skip documents whose id is listed")
     b.add_argument("--min-count", type=int, default=2, metavar="N",
-                   help="keep words and context pairs seen at least N times (default 2)")
-    _add_option(b, "lexicons", action="append", metavar="TSV",
-                help="also count the units of this lexicon file (repeatable)")
-    _add_option(b, "bundled_lexicon", action="store_const", const=False,
-                help="count only the units of the --lexicon files")
+                   help="list trigrams seen at least N times; rarer ones count through backoff (default 2)")
+    b.add_argument("--max-mb", type=float, default=16.0, metavar="MB",
+                   help="prune the model (by relative entropy) to at most this size (default 16)")
+    b.add_argument("--combine-default", action="store_true",
+                   help="layer the model over the bundled one, with the weight that fits a held-out tenth of the "
+                        "corpus best; loading it loads both")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_build_model)
     return p

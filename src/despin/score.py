@@ -67,6 +67,12 @@ def choice_probability(scores: list[float], best: float) -> float:
     return 1.0 / sum(math.exp(x - best) for x in scores)
 
 
+def _weight(model: ContextScorer) -> float:
+    """Log-odds per nat of the model's evidence: its ``evidence_weight`` if it
+    has one (the n-gram model's, see despin.context), else 1."""
+    return float(getattr(model, "evidence_weight", 1.0))
+
+
 def _choose_original(
     tokens: Tokens, c: Candidate, model: ContextScorer | None, neighbours: dict[int, str] | None = None
 ) -> tuple[str, float, float]:
@@ -76,15 +82,17 @@ def _choose_original(
     if len(originals) == 1:
         if model is None or c.i < 0:
             return originals[0], 0.0, 1.0
-        adv = model.advantage_at(tokens, c.i, c.j, tokens.text[c.start : c.end], originals[0], neighbours)
+        literal = tokens.text[c.start : c.end]
+        adv = _weight(model) * model.advantage_at(tokens, c.i, c.j, literal, originals[0], neighbours)
         return originals[0], max(-_CONTEXT_CLIP, min(_CONTEXT_CLIP, adv)), 1.0
     if model is None or c.i < 0:  # the rank prior alone
         return originals[0], 0.0, choice_probability([-RANK_PRIOR * r for r in range(len(originals))], 0.0)
     literal = tokens.text[c.start : c.end]
     best, best_score, best_adv = originals[0], -math.inf, 0.0
     scores = []
+    weight = _weight(model)
     for rank, o in enumerate(originals):
-        adv = model.advantage_at(tokens, c.i, c.j, literal, o, neighbours)
+        adv = weight * model.advantage_at(tokens, c.i, c.j, literal, o, neighbours)
         s = adv - RANK_PRIOR * rank  # earlier originals are more likely a priori
         scores.append(s)
         if s > best_score:
