@@ -71,6 +71,7 @@ from .lm_text import (
     boundary_after,
     is_clitic,
     phrase_words,
+    sentences,
     unit_at,
     unit_start,
 )
@@ -556,8 +557,6 @@ class ContextModel:
 
     def text_logprob(self, text: str) -> float:
         """log P of a whole text, sentence by sentence (nats; for tools and tests)."""
-        from .lm_text import sentences
-
         total = 0.0
         for sent in sentences(text, self.in_vocab):
             total += self.score_words((BOS,), [tuple(sent)], (EOS,))[0].total
