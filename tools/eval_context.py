@@ -24,7 +24,7 @@ Figures:
 
 Nothing here is tuned; the model is used as built. Run from the repository root:
 
-    python tools/eval_context.py [--real ../shared/corpus/real] [--model FILE] [--src DIR]
+    python tools/eval_context.py [--real ../shared/corpus/real] [--model FILE] [--src DIR] [--end-to-end]
 
 ``--src`` imports despin from another source tree (a checkout of an older
 commit) to measure its context model the same way.
@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", help="a context model file (default: the bundled one)")
     ap.add_argument("--src", default=os.path.join(here, "..", "src"), help="the despin source tree to import")
     ap.add_argument("--gold-context", action="store_true", help="read windows in the original lines")
+    ap.add_argument("--end-to-end", action="store_true",
+                    help="also restore the target pairs and their clean originals with the default Restorer")
     args = ap.parse_args(argv)
     sys.path.insert(0, os.path.abspath(args.src))
     from despin.context import load_model
@@ -79,7 +81,30 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(subs):,} substitutions in {len(pairs)} target pairs; {len(covered):,} covered by the lexicon")
     prefers(model, subs, covered, args.gold_context)
     genuine(model, args.real, pairs, subs, covered, lex)
+    if args.end_to_end:
+        end_to_end(args.real, pairs)
     return 0
+
+
+def end_to_end(real: str, pairs: list[str]) -> None:
+    """Error reduction and precision of despin (defaults) on the target pairs, and
+    its edits on their clean original pages."""
+    import despin
+    from despin.evaluate import combine_pairs, evaluate_pair
+
+    r = despin.Restorer()
+    res = combine_pairs(
+        evaluate_pair(r, "\n".join(_lines(os.path.join(real, "pairs", f"{p}.spun.txt"))),
+                      "\n".join(_lines(os.path.join(real, "pairs", f"{p}.orig.txt"))), p)
+        for p in pairs
+    )
+    print(f"end to end, {len(pairs)} target pairs: error reduction {res.error_reduction:.1%}, precision "
+          f"{res.precision:.3f}, {res.edits} edits, "
+          f"confidence >= 0.9 right {res.confident_correct}/{res.confident_edits}")
+    pages = [p for pair in pairs for p in glob.glob(os.path.join(real, "sources", f"{pair}.orig_page.txt"))]
+    edits = sum(len(r.restore_and_explain("\n".join(x for x in _lines(p) if not x.startswith("# "))).edits)
+                for p in pages)
+    print(f"edits on the {len(pages)} clean original pages of those pairs: {edits}")
 
 
 def target_pairs(real: str) -> list[str]:
