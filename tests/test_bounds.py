@@ -18,7 +18,9 @@ from despin.bounds import (
     stays_unspun,
     surely_clean,
 )
-from despin.detection import OFFSET, spin_report
+from despin.decision import detection_params
+from despin.lexicon import bundled_lexicon_files, is_learned_slice
+from despin.detection import spin_report
 from despin.tokenize import _space_table, space_out, split_words, tokenize
 
 from support import SMALL, SPIN_THRESHOLD, paragraph, texts, write_lexicon
@@ -106,9 +108,10 @@ def test_quick_reject_credits_originals_when_forms_alone_look_spun():
         "the government would not help. Officials stated the case, but said the company would pay, "
         "however long it took, and said the government was wrong, but the help came. The company said so."
     )
-    r = despin.Restorer(context=False)
+    written = tuple(f for f in bundled_lexicon_files() if not is_learned_slice(f))  # the example's lexicon
+    r = despin.Restorer(context=False, bundled_lexicon=False, lexicons=written)
     idx = quick_index(r.lexicon)
-    assert first_bound(quick_counts(text, idx)[2], idx) > OFFSET  # the first bound cannot settle it
+    assert first_bound(quick_counts(text, idx)[2], idx) > detection_params().offset  # the first bound cannot settle it
     assert not spin_report(text, r.lexicon, SPIN_THRESHOLD).spun
     assert surely_clean(text, r.lexicon, SPIN_THRESHOLD)
 

@@ -351,7 +351,8 @@ def test_eval_prints_a_total_over_several_pairs(cli, tmp_path, capsys):
     write(tmp_path / "pairs/y.spun.txt", SPUN)
     write(tmp_path / "pairs/y.orig.txt", SPUN)  # gold = the spun text: every edit is wrong
     assert cli("eval", "--pairs", "pairs") == 0
-    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()[1:]]
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split("\t") for line in lines[1 : lines.index("confidence\tedits\tright")]]
     assert [r[0] for r in rows] == ["x", "y", "all"]
     x, y, total = rows
     assert int(total[1]) == int(x[1]) + int(y[1])

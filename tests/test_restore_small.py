@@ -9,7 +9,7 @@ import pytest
 
 import despin
 from despin.render import transfer_case, wants_an
-from despin.score import RANK_PRIOR, choice_probability
+from despin.decision import DecisionModel, load_decision_model
 
 from support import SMALL_OPTIONS, write_lexicon
 
@@ -34,44 +34,60 @@ def test_user_lexicon_overrides_and_keep(small, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "scores,best,expected",
+    "rank_cost,context_weight,advantages,expected",
     [
-        ([0.0], 0.0, 1.0),
-        ([0.0, 0.0], 0.0, 0.5),
-        ([0.0, -0.7, -1.4], 0.0, 1 / (1 + math.exp(-0.7) + math.exp(-1.4))),
-        ([-3.0, 2.0], 2.0, 1 / (1 + math.exp(-5.0))),
+        (0.7, 1.0, [0.0], [1.0]),
+        (0.0, 1.0, [0.0, 0.0], [0.5, 0.5]),
+        (0.7, 1.0, [0.0, 0.0, 0.0], [1 / (1 + math.exp(-0.7) + math.exp(-1.4))] * 1),
+        (0.0, 1.0, [-3.0, 2.0], [1 / (1 + math.exp(5.0)), 1 / (1 + math.exp(-5.0))]),
+        (0.0, 0.5, [0.0, 2.0], [1 / (1 + math.exp(1.0)), 1 / (1 + math.exp(-1.0))]),
+        (0.0, 1.0, [0.0, 99.0], [1 / (1 + math.exp(4.0)), 1 / (1 + math.exp(-4.0))]),  # clipped at 4 nats
     ],
 )
-def test_choice_probability(scores, best, expected):
-    assert choice_probability(scores, best) == pytest.approx(expected)
+def test_choice_among_originals(rank_cost, context_weight, advantages, expected):
+    probs = DecisionModel(0.0, {}, rank_cost, context_weight, clip=4.0).choice(advantages)
+    assert probs[: len(expected)] == pytest.approx(expected)
+    assert sum(probs) == pytest.approx(1.0)
+
+
+def test_confidence_is_the_fitted_logistic_of_the_evidence():
+    model = DecisionModel(-1.0, {"prior": 2.0, "choice": 1.0})
+    assert model.confidence({"prior": 0.5, "choice": 0.0, "ignored": 9.0}) == pytest.approx(0.5)
+    assert model.confidence({"prior": 0.0, "choice": math.log(0.5)}) == pytest.approx(
+        1 / (1 + math.exp(1.0 - math.log(0.5))))
 
 
 def _one_entry(small, tmp_path, originals: str) -> despin.Restorer:
     lex = write_lexicon(tmp_path / f"user{len(originals)}.tsv", f"bolster\t{originals}\tcommon\t0.9\t\n")
-    return despin.Restorer(small.config, lexicons=small.config.lexicons + (lex,), threshold=0.05)
+    return despin.Restorer(small.config, lexicons=small.config.lexicons + (lex,), threshold=0.01)
 
 
 def test_confidence_counts_the_choice_among_originals(small, tmp_path):
     """An edit is right only if the span is spun *and* the chosen original is
     the one it replaced: with three originals and no context to choose by, the
-    first is right with its rank-prior probability, and the confidence says so."""
+    first is chosen with the rank prior's probability, and the confidence is
+    lower than with one original."""
     text = SPUN_CONTEXT + "They bolster the plan."
     one = _one_entry(small, tmp_path, "support").restore_and_explain(text)
     three = _one_entry(small, tmp_path, "support|boost|back").restore_and_explain(text)
     (e1,) = [e for e in one.edits if e.before == "bolster"]
     (e3,) = [e for e in three.edits if e.before == "bolster"]
     assert e1.after == e3.after == "support"
-    p = 1 / (1 + math.exp(-RANK_PRIOR) + math.exp(-2 * RANK_PRIOR))
-    assert e3.confidence == pytest.approx(e1.confidence * p)
-    assert e3.evidence["choice"] == pytest.approx(p)
-    assert "choice" not in e1.evidence
+    p = load_decision_model().choice([0.0, 0.0, 0.0])[0]
+    assert math.exp(e3.evidence["choice"]) == pytest.approx(p)
+    assert e1.evidence["choice"] == 0.0
+    assert e3.confidence < e1.confidence
 
 
-def test_uncertain_choice_can_keep_an_edit_below_the_threshold(small, tmp_path):
+def test_an_uncertain_choice_lowers_the_confidence(small, tmp_path):
     text = SPUN_CONTEXT + "They bolster the plan."
-    lex = _one_entry(small, tmp_path, "support|boost|back|bolster up|prop").config.lexicons
-    assert "They support the plan." in despin.Restorer(small.config, lexicons=lex, threshold=0.2).restore(text)
-    assert "They bolster the plan." in despin.Restorer(small.config, lexicons=lex, threshold=0.5).restore(text)
+    few = _one_entry(small, tmp_path, "support").restore_and_explain(text).edits
+    many = _one_entry(small, tmp_path, "support|boost|back|bolster up|prop").restore_and_explain(text).edits
+    conf = {len(edits): e.confidence for edits in (few, many) for e in edits if e.before == "bolster"}
+    assert len(conf) == 1 or conf[len(many)] < conf[len(few)]
+    (c_many,) = [e.confidence for e in many if e.before == "bolster"]
+    (c_few,) = [e.confidence for e in few if e.before == "bolster"]
+    assert c_many < c_few
 
 
 def test_artifacts_are_restored_however_uncertain_the_choice(small, tmp_path):
@@ -82,7 +98,7 @@ def test_artifacts_are_restored_however_uncertain_the_choice(small, tmp_path):
     res = r.restore_and_explain("We saw the frobnicated widget.")
     (e,) = res.edits
     assert (e.after, e.confidence) == ("a", 0.97)
-    assert e.evidence["choice"] == pytest.approx(choice_probability([-RANK_PRIOR * k for k in range(8)], 0.0))
+    assert e.evidence["choice"] == pytest.approx(load_decision_model().choice([0.0] * 8)[0])
     assert e.evidence["choice"] * 0.97 < 0.5
 
 

@@ -12,23 +12,20 @@ Both are property-tested against :mod:`despin.detection` (tests/test_bounds.py).
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
 from itertools import compress, pairwise
 
+from .decision import DetectionParams, detection_params
 from .detection import (
-    DRIFT_PER_1000,
     GROUP_MAX,
     GROUP_MIN,
-    OFFSET,
-    SCALE,
     SPINTAX_LLR,
     Form,
     SpinReport,
     count_forms,
-    document_score,
     evidence_index,
+    group_cap,
 )
 from .lexicon import Lexicon
 from .tokenize import SPINTAX_RE, Tokens, quote_spans, space_out, split_words
@@ -55,9 +52,6 @@ _STOPWORDS = frozenset(
     much should very where just even those being through while own under same both each how""".split()
 )
 
-# The most one original's evidence can move: its part outside quotations
-# spans [GROUP_MIN, GROUP_MAX], its part inside them [0, GROUP_MAX].
-_GROUP_SWING = (GROUP_MAX - GROUP_MIN) + GROUP_MAX
 
 
 # -- stays unspun ----------------------------------------------------------------------------
@@ -66,19 +60,23 @@ _GROUP_SWING = (GROUP_MAX - GROUP_MIN) + GROUP_MAX
 @dataclass(frozen=True)
 class UnspunBound:
     """What is known of a text that detection does not call spun: its evidence
-    is at most ``llr`` nats over at least ``words`` words."""
+    is at most ``llr`` nats over at least ``words`` and at most ``most_words``
+    words, from at most ``originals`` originals."""
 
     llr: float
     words: int
+    most_words: int
+    originals: int
 
     @staticmethod
     def of(report: SpinReport) -> UnspunBound | None:
         """The exact values of a report that says not spun (None if it says spun)."""
-        return None if report.spun else UnspunBound(report.llr, report.words)
+        return None if report.spun else UnspunBound(report.llr, report.words, report.words, report.originals)
 
 
 def stays_unspun(
-    bound: UnspunBound, old_parts: list[Tokens], new_parts: list[Tokens], lexicon: Lexicon, threshold: float
+    bound: UnspunBound, old_parts: list[Tokens], new_parts: list[Tokens], lexicon: Lexicon, threshold: float,
+    params: DetectionParams | None = None,
 ) -> UnspunBound | None:
     """The bound for a text known by ``bound`` once its paragraphs ``old_parts``
     are rewritten as ``new_parts`` (each given as its tokens), if it surely
@@ -86,28 +84,40 @@ def stays_unspun(
 
     Detection counts each paragraph on its own (no counted form, original or
     quotation crosses a blank line), so only the originals counted in those
-    paragraphs can change their evidence, each by at most _GROUP_SWING nats;
-    spintax in the new paragraphs adds its own; and the text keeps at least
-    its words outside the old paragraphs (fewer words, less drift: the bound
-    errs towards "may be spun").
+    paragraphs can change their evidence. Each original's evidence is a
+    clipped sum (outside quotations, and inside them), which moves by at most
+    what the changed counts move it (clipping never amplifies), plus
+    ``-GROUP_MIN`` where the original alone stops or starts counting; if the
+    text grows, every original's cap grows with it; spintax in the new
+    paragraphs adds its own; and the text keeps at least its words outside
+    the old paragraphs (fewer words, less drift: the bound errs towards "may
+    be spun").
     """
     if not 0.0 < threshold < 1.0:
         return None
     idx = evidence_index(lexicon)
-    groups: set[str] = set()
-    words, spintax = bound.words, 0
+    forms: Counter[str] = Counter()
+    origs: Counter[str] = Counter()
+    words, most, spintax = bound.words, bound.most_words, 0
     for part in old_parts:
         counts = count_forms(part.text, idx, part)
-        groups.update(counts.nf, counts.no)
+        forms.update(counts.nf)
+        origs.update(counts.no)
         words -= counts.words
+        most -= counts.words
     for part in new_parts:
         counts = count_forms(part.text, idx, part)
-        groups.update(counts.nf, counts.no)
+        forms.update(counts.nf)
+        origs.update(counts.no)
+        most += counts.words
         spintax += len(SPINTAX_RE.findall(part.text)) if "{" in part.text else 0
-    llr = bound.llr + _GROUP_SWING * len(groups) + spintax * SPINTAX_LLR
+    touched = (set(forms) | set(origs)) & idx.occurrence.keys()
+    rise = sum(forms[g] * idx.occurrence[g][0] - origs[g] * idx.occurrence[g][1] - GROUP_MIN for g in touched)
+    growth = 2 * max(0.0, group_cap(most) - group_cap(bound.most_words)) * (bound.originals + len(touched))
+    llr = bound.llr + rise + growth + spintax * SPINTAX_LLR
     words = max(words, 0)
-    if document_score(llr, words) < threshold:
-        return UnspunBound(llr, words)
+    if detection_params(params).score(llr, words) < threshold:
+        return UnspunBound(llr, words, most, bound.originals + len(touched))
     return None
 
 
@@ -159,14 +169,14 @@ def quick_index(lexicon: Lexicon) -> QuickIndex:
     return lexicon.derived("quick_index", QuickIndex)
 
 
-def surely_clean(text: str, lexicon: Lexicon, threshold: float) -> bool:
+def surely_clean(text: str, lexicon: Lexicon, threshold: float, params: DetectionParams | None = None) -> bool:
     """A fast test that never errs one way: True only if
     :func:`~despin.detection.spin_report` would find no artifact, no spintax
     and a score below ``threshold``.
 
     It counts the spun forms the fast way (:func:`quick_counts`) and bounds
     the evidence twice: first with no credit for originals (a group adds at
-    most 2 * GROUP_MAX, outside and inside quotations), then, for the few
+    most twice its cap, outside and inside quotations), then, for the few
     texts that bound cannot settle, with the originals' counter-evidence and
     the forms counted inside quotations apart (:func:`credited_bound`).
     """
@@ -181,14 +191,15 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float) -> bool:
         return True
     if not 0.0 < threshold < 1.0:
         return threshold > 1.0
-    need = math.log(threshold / (1.0 - threshold)) / SCALE + OFFSET + DRIFT_PER_1000 * len(toks) / 1000.0
-    if first_bound(found, idx) < need:
+    need = detection_params(params).needed(threshold, len(toks))
+    cap = group_cap(len(toks))
+    if first_bound(found, idx, cap) < need:
         return True
-    credited = credited_bound(found, toks, present, idx)
+    credited = credited_bound(found, toks, present, idx, cap)
     if credited >= need:
         return False  # (the forms inside quotations could only add to it)
     quoted = quoted_counts(text, idx)
-    return quoted is not None and credited + quoted_bound(quoted, idx) < need
+    return quoted is not None and credited + quoted_bound(quoted, idx, cap) < need
 
 
 def quoted_counts(text: str, idx: QuickIndex) -> Counter[str] | None:
@@ -267,15 +278,17 @@ def _count_quick_pairs(text: str, toks: list[str], idx: QuickIndex, found: Count
     return True
 
 
-def first_bound(found: Counter[str], idx: QuickIndex) -> float:
+def first_bound(found: Counter[str], idx: QuickIndex, cap: float = GROUP_MAX) -> float:
     """At least the evidence of a text with at most ``found`` forms per group,
-    whatever its originals: a group adds at most ``GROUP_MAX`` outside
+    whatever its originals: a group adds at most ``cap`` outside
     quotations and as much inside them."""
     occurrence = idx.occurrence
-    return sum(min(n * occurrence[g][0], 2 * GROUP_MAX) for g, n in found.items())
+    return sum(min(n * occurrence[g][0], 2 * cap) for g, n in found.items())
 
 
-def credited_bound(found: Counter[str], toks: list[str], present: set[str], idx: QuickIndex) -> float:
+def credited_bound(
+    found: Counter[str], toks: list[str], present: set[str], idx: QuickIndex, cap: float = GROUP_MAX
+) -> float:
     """Added to :func:`quoted_bound` of the forms inside its quotations, at
     least the evidence :func:`~despin.detection.spin_report` finds in a text
     whose words are ``toks`` (their set: ``present``) and whose forms number
@@ -298,7 +311,7 @@ def credited_bound(found: Counter[str], toks: list[str], present: set[str], idx:
         per_form, per_orig, common = occurrence[g]
         o = sum(counts[w] for w in idx.group_singles.get(g, ()))
         at_zero = 0.0 if common or not o else max(o * per_orig, GROUP_MIN)
-        total += max(min(max(n * per_form + o * per_orig, GROUP_MIN), GROUP_MAX), at_zero)
+        total += max(min(max(n * per_form + o * per_orig, GROUP_MIN), cap), at_zero)
     without_forms: Counter[str] = Counter()  # group -> occurrences of its single-word originals
     credit_group = idx.credit_group
     for w in present & idx.credit_words:
@@ -310,7 +323,7 @@ def credited_bound(found: Counter[str], toks: list[str], present: set[str], idx:
     return total
 
 
-def quoted_bound(quoted: Counter[str], idx: QuickIndex) -> float:
+def quoted_bound(quoted: Counter[str], idx: QuickIndex, cap: float = GROUP_MAX) -> float:
     """The most the forms inside quotations add, at most ``quoted`` per group
     (see :func:`credited_bound`)."""
-    return sum(min(b * idx.occurrence[g][0], GROUP_MAX) for g, b in quoted.items())
+    return sum(min(b * idx.occurrence[g][0], cap) for g, b in quoted.items())

@@ -14,12 +14,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .lexicon import Entry, Lexicon
-from .tokenize import Tokens, gap_fits, joinable, quote_spans, same_line, spintax_groups
+from .tokenize import Tokens, gap_fits, joinable, quote_spans, same_line, sentence_initial, spintax_groups
 
 __all__ = ["NUMBER_WORDS", "Candidate", "Scan", "scan"]
 
 _APOS = "'\u2019"
-_SENTENCE_BREAK = frozenset(".!?:;\"“”‘—–\n(")
 
 NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 # Words after a digit that show the digit is a measure, not a count to spell out.
@@ -65,14 +64,6 @@ class Scan:
     quotes: list[tuple[int, int]] = field(default_factory=list)
 
 
-def _sentence_initial(tokens: Tokens, i: int) -> bool:
-    """Whether token i starts a sentence, line or quotation (so a capital says nothing)."""
-    if i == 0:
-        return True
-    gap = tokens.text[tokens.ends[i - 1] : tokens.starts[i]]
-    return any(ch in _SENTENCE_BREAK for ch in gap)
-
-
 def _is_cap(word: str) -> bool:
     return word[:1].isupper()
 
@@ -84,7 +75,7 @@ def _in_name(tokens: Tokens, i: int, j: int) -> bool:
         return False
     if j - i > 1:
         return True
-    if not _sentence_initial(tokens, i):
+    if not sentence_initial(tokens, i):
         return True
     return j < len(words) and _is_cap(words[j]) and joinable(tokens, j - 1)
 
@@ -95,11 +86,11 @@ def _name_context(tokens: Tokens, i: int, j: int) -> bool:
     words = tokens.words
     if not _is_cap(words[i]):
         return False
-    if i > 0 and _is_cap(words[i - 1]) and joinable(tokens, i - 1) and not _sentence_initial(tokens, i):
+    if i > 0 and _is_cap(words[i - 1]) and joinable(tokens, i - 1) and not sentence_initial(tokens, i):
         return True
     if j < len(words) and _is_cap(words[j]) and joinable(tokens, j - 1):
         return True
-    return not _sentence_initial(tokens, i) and j - i == 1
+    return not sentence_initial(tokens, i) and j - i == 1
 
 
 def _match(tokens: Tokens, i: int, e: Entry) -> int:
@@ -305,7 +296,7 @@ def _numeral(tokens: Tokens, i: int) -> Candidate | None:
     prev = words[i - 1]
     if not prev.isalpha() or lows[i - 1] in _NUMERAL_LABELS:
         return None
-    if not prev.islower() and not (prev.istitle() and _sentence_initial(tokens, i - 1)):
+    if not prev.islower() and not (prev.istitle() and sentence_initial(tokens, i - 1)):
         return None
     if tokens.gaps[i - 1] != " " or tokens.gaps[i] != " ":
         return None

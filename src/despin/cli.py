@@ -44,6 +44,7 @@ from .restorer import Restorer
 
 if TYPE_CHECKING:  # evaluate is imported only by the eval command
     from .evaluate import PairResult
+    from .learn import Where
 
 __all__ = ["main", "build_parser"]
 
@@ -63,6 +64,7 @@ _TO_CONFIG: dict[str, Callable[[Any], Any]] = {
     "protect": frozenset,
     "model_path": os.path.abspath,
     "lm_path": os.path.abspath,
+    "decision_model": os.path.abspath,
 }
 
 
@@ -309,38 +311,158 @@ def _pair_row(res: PairResult) -> str:
     )
 
 
+def _print_pairs(results: list[PairResult], verbose: bool) -> None:
+    from .evaluate import combine_pairs
+
+    print("pair\twords\tWER before\tWER after\terror reduction\tedits\tprecision\tconf>=0.9 precision")
+    for res in results:
+        print(_pair_row(res))
+        if verbose:
+            for before, after, conf in res.wrong:
+                print(f"  wrong: {before!r} -> {after!r} ({conf:.2f})")
+    if len(results) > 1:
+        print(_pair_row(combine_pairs(results, "all")))
+
+
+def _print_calibration(results: list[PairResult]) -> None:
+    from .evaluate import calibration, combine_pairs
+
+    print("confidence\tedits\tright")
+    for lo, hi, n, share in calibration(combine_pairs(results).judged):
+        print(f"[{lo:.1f}, {hi:.1f}{']' if hi == 1.0 else ')'}\t{n}\t{share:.3f}")
+
+
+def _where(items: list[str] | None) -> Where:
+    from .learn import parse_where
+
+    return parse_where(items or ())
+
+def _base_files(cfg: Config) -> tuple[str, ...]:
+    """The lexicon files to learn on top of: the bundled slices but the learned
+    ones (so that learning again reproduces them), and --lexicon files."""
+    from .lexicon import bundled_lexicon_files, is_learned_slice
+
+    bundled = [f for f in bundled_lexicon_files() if not is_learned_slice(f)] if cfg.bundled_lexicon else []
+    return (*bundled, *cfg.lexicons)
+
+
+def _learn_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    from .corpus import read_corpus, read_ids
+    from .learn import PhraseCounts
+
+    kwargs: dict[str, Any] = {"generalise": not args.no_generalise}
+    if args.learn_clean:
+        exclude: set[str] = set()
+        for path in args.exclude_ids or ():
+            exclude |= read_ids(path)
+        kwargs["clean"] = PhraseCounts(d.text for d in read_corpus(args.learn_clean, args.field, exclude, strict=True))
+    return kwargs
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .corpus import read_corpus
-    from .evaluate import combine_pairs, evaluate_clean, evaluate_pair, find_pairs
+    from .evaluate import evaluate_clean, evaluate_pair
 
-    r = _restorer(args)
-    status = 0
-    if args.pairs:
-        pairs = find_pairs(args.pairs)
-        if not pairs:
-            raise DespinError(f"{args.pairs}: no NAME.spun.txt with NAME.orig.txt beside it")
-        print("pair\twords\tWER before\tWER after\terror reduction\tedits\tprecision\tconf>=0.9 precision")
-        results = []
-        for name, spun, gold in pairs:
-            res = evaluate_pair(r, _read_input(spun), _read_input(gold), name)
-            results.append(res)
-            print(_pair_row(res))
-            if args.verbose:
-                for before, after, conf in res.wrong:
-                    print(f"  wrong: {before!r} -> {after!r} ({conf:.2f})")
-        if len(results) > 1:
-            print(_pair_row(combine_pairs(results, "all")))
+    cfg = _config(args)
+    restorers = [Restorer(cfg)]
+    if args.folds and not args.pairs:
+        raise DespinError("--folds needs --pairs")
+    if args.pairs and args.folds:
+        restorers = _eval_folds(args, cfg)
+    elif args.pairs:
+        from .learn import read_pairs
+
+        pairs = read_pairs(args.pairs, where=_where(args.where))
+        results = [evaluate_pair(restorers[0], p.spun, p.original, p.name) for p in pairs]
+        _print_pairs(results, args.verbose)
+        _print_calibration(results)
     for path in args.clean or ():
-        clean = evaluate_clean(r, read_corpus([path], args.field, strict=True), os.path.basename(path))
-        print(
-            f"clean {clean.name}: {clean.documents} docs, {clean.words} words, {clean.edits} edits "
-            f"({clean.edits_per_1000:.3f} per 1,000 words), {clean.changed_documents} docs changed, "
-            f"{clean.flagged_documents} flagged spun, max score {clean.max_score:.3f}"
-        )
-        if args.verbose:
-            for doc_id, ex in clean.examples:
-                print(f"  {doc_id}: {ex}")
-    return status
+        for n, r in enumerate(restorers, 1):
+            clean = evaluate_clean(r, read_corpus([path], args.field, strict=True), os.path.basename(path))
+            label = f"clean {clean.name}" + (f" (fold {n})" if len(restorers) > 1 else "")
+            print(
+                f"{label}: {clean.documents} docs, {clean.words} words, {clean.edits} edits "
+                f"({clean.edits_per_1000:.3f} per 1,000 words), {clean.changed_documents} docs changed, "
+                f"{clean.flagged_documents} flagged spun, max score {clean.max_score:.3f}"
+            )
+            if args.verbose:
+                for doc_id, ex in clean.examples:
+                    print(f"  {doc_id}: {ex}")
+    return EXIT_OK
+
+
+def _eval_folds(args: argparse.Namespace, cfg: Config) -> list[Restorer]:
+    """Cross-validated figures by story group; the restorers of the folds."""
+    from .evaluate import cross_validate
+    from .learn import read_pairs, read_spun_texts
+
+    where = _where(args.where)
+    pairs = read_pairs(args.pairs, where=where)
+    unpaired = read_spun_texts(args.unpaired, where=where) if args.unpaired else []
+    progress = None if args.quiet else (lambda line: print(f"despin: {line}", file=sys.stderr))
+    options = {k: v for k, v in vars(cfg).items() if k not in ("lexicons", "bundled_lexicon", "decision_model")}
+    test_where = _where(args.test_where)
+    result = cross_validate(pairs, args.folds, _base_files(cfg), refit=not args.no_refit,
+                            learn_kwargs=_learn_kwargs(args), unpaired=unpaired,
+                            test=lambda p: p.matches(test_where), progress=progress, **options)
+    _print_pairs(result.pairs, args.verbose)
+    _print_calibration(result.pairs)
+    cov = result.coverage
+    print(f"coverage: {cov.covered} of {cov.total} substitution blocks ({cov.share:.1%}) have an entry with "
+          "the right original")
+    if args.verbose:
+        for spun, orig in cov.missed:
+            print(f"  not covered: {spun!r} (original {orig!r})")
+    for n, groups in enumerate(result.folds, 1):
+        print(f"fold {n}: {', '.join(groups)}")
+    return result.restorers
+
+
+def cmd_learn(args: argparse.Namespace) -> int:
+    from .fit import fit_decisions, learned_restorer_factory
+    from .learn import learn, read_pairs, read_spun_texts
+    from .lexicon import load_lexicon
+
+    cfg = _config(args)
+    where = _where(args.where)
+    pairs = read_pairs(args.pairs, args.spun_field, args.original_field, where)
+    unpaired = [p.spun for p in read_spun_texts(args.unpaired, where)] if args.unpaired else []
+    base_files = _base_files(cfg)
+    kwargs = _learn_kwargs(args)
+    result = learn(pairs, base=load_lexicon(base_files, bundled=False), unpaired=unpaired, **kwargs)
+    _write_atomic(args.output, result.lexicon_text())
+    if args.report:
+        _write_atomic(args.report, result.report_text())
+    if not args.quiet:
+        print(f"despin: {len(result.rows)} entries from {result.pairs} pairs ({result.substitutions} substitutions, "
+              f"{result.lines_unmatched + result.lines_too_different} lines left out) -> {args.output}",
+              file=sys.stderr)
+    if args.decisions:
+        from .decision import write_decision_model
+
+        groups = len({p.group for p in pairs})
+        if groups < 2:
+            raise DespinError("--decisions needs pairs of at least two story groups (to cross-fit)")
+        options = {k: v for k, v in vars(cfg).items() if k not in ("lexicons", "bundled_lexicon", "decision_model")}
+        make = learned_restorer_factory(base_files, {**kwargs, "unpaired": unpaired}, **options)
+        clean = kwargs["clean"].texts if "clean" in kwargs else []
+        unpaired_pairs = read_spun_texts(args.unpaired, where) if args.unpaired else []
+        provenance = (f"fitted by despin learn --decisions on {len(pairs)} spun/original pairs of {groups} story groups"
+                      f"{f' and {len(unpaired)} unpaired spun texts' if unpaired else ''}")
+        model = fit_decisions(pairs, make, folds=min(4, groups), provenance=provenance, clean=clean,
+                              unpaired=unpaired_pairs)
+        write_decision_model(model, args.decisions)
+        if not args.quiet:
+            print(f"despin: decision model fitted on {model.fitted.get('candidates')} candidates -> {args.decisions}",
+                  file=sys.stderr)
+    return EXIT_OK
+
+
+def _write_atomic(path: str, text: str) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
 
 
 def cmd_build_model(args: argparse.Namespace) -> int:
@@ -425,6 +547,21 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="do not use a context model")
     _add_option(p, "model_path", metavar="FILE")
     _add_option(p, "lm_path", metavar="GGUF")
+    _add_option(p, "decision_model", metavar="JSON")
+
+
+def _add_learn_data_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("learning")
+    g.add_argument("--where", action="append", metavar="KEY=VALUE",
+                   help="use only pairs (and unpaired texts) whose manifest.tsv row has this value; KEY!=VALUE "
+                        "excludes (repeatable)")
+    g.add_argument("--unpaired", metavar="DIR", help="a folder of more spun texts of the spinner, without originals")
+    g.add_argument("--learn-clean", action="append", metavar="FILE",
+                   help="clean texts (JSONL or text; repeatable): their phrase counts set the weights' prior, and "
+                        "forms they never use may become artifacts")
+    g.add_argument("--exclude-ids", action="append", metavar="JSONL",
+                   help="with --learn-clean: skip documents whose id is listed (repeatable)")
+    g.add_argument("--no-generalise", action="store_true", help="do not carry mappings to other inflections")
 
 
 def _add_input_options(p: argparse.ArgumentParser) -> None:
@@ -528,16 +665,48 @@ def build_parser() -> argparse.ArgumentParser:
     _add_option(rp, "spin_threshold", type=_unit_float, metavar="SCORE")
     rp.set_defaults(func=cmd_report)
 
-    e = sub.add_parser("eval", help="evaluate against gold originals and clean text", epilog=_EXIT_CODES,
-                       description="Word error rate before and after restoring, error reduction and precision of "
-                                   "the edits on spun texts with gold originals (--pairs), and edits per 1,000 "
-                                   "words and spin scores on clean texts (--clean).")
+    e = sub.add_parser(
+        "eval", help="evaluate against gold originals and clean text", epilog=_EXIT_CODES,
+        description="Word error rate before and after, error reduction, edit precision and a calibration "
+                    "table on spun/original pairs; edits per 1,000 words on clean texts. With --folds, "
+                    "cross-validated by story group: the lexicon slice (and the decision model) are learned "
+                    "from the other folds only, and coverage is reported.")
     e.add_argument("--pairs", metavar="DIR", help="folder with NAME.spun.txt and NAME.orig.txt")
     e.add_argument("--clean", action="append", metavar="FILE", help="clean JSONL or text file (repeatable)")
     e.add_argument("--field", default="text", help="the JSONL field holding the text (default: text)")
-    e.add_argument("-v", "--verbose", action="store_true", help="also list each wrong edit, and edits in clean texts")
+    e.add_argument("--folds", type=_positive_int, metavar="K",
+                   help="cross-validate over K folds of whole story groups (manifest.tsv's story_group)")
+    e.add_argument("--test-where", action="append", metavar="KEY=VALUE",
+                   help="with --folds: measure only the held-out pairs whose manifest row has this value "
+                        "(the others still teach; repeatable)")
+    e.add_argument("--no-refit", action="store_true",
+                   help="with --folds: keep the decision model instead of fitting it on each fold's training pairs")
+    _add_learn_data_options(e)
+    e.add_argument("-v", "--verbose", action="store_true",
+                   help="also list each wrong edit, uncovered substitutions, and edits in clean texts")
+    e.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     _add_common(e)
     e.set_defaults(func=cmd_eval)
+
+    n = sub.add_parser(
+        "learn", help="learn a spinner's mappings from spun/original pairs", epilog=_EXIT_CODES,
+        description="Align each spun text with its original, count what the spinner rewrote and what it "
+                    "left alone, and write a lexicon slice (despin-lexicon 1) to use with --lexicon.")
+    n.add_argument("pairs", metavar="PAIRS",
+                   help="folder of NAME.spun.txt + NAME.orig.txt, or JSONL with one pair per line")
+    n.add_argument("-o", "--output", required=True, metavar="TSV", help="the lexicon slice to write")
+    n.add_argument("--report", metavar="FILE", help="write a report: every mapping with its counts, what was "
+                   "generalised and what was rejected")
+    n.add_argument("--decisions", metavar="JSON", help="also fit a decision model on the pairs (cross-fitted by "
+                   "story group) and write it here, to use with --decisions")
+    n.add_argument("--spun-field", default="spun", help="JSONL pairs: the field of the spun text (default: spun)")
+    n.add_argument("--original-field", default="original",
+                   help="JSONL pairs: the field of the original (default: original)")
+    n.add_argument("--field", default="text", help="the JSONL field of --learn-clean texts (default: text)")
+    _add_learn_data_options(n)
+    n.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    _add_lexicon_options(n)
+    n.set_defaults(func=cmd_learn)
 
     b = sub.add_parser("build-model", help="build a context model (trigram language model) from a clean corpus",
                        epilog=_EXIT_CODES,

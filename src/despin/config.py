@@ -82,6 +82,9 @@ class Config:
     numerals: bool = option(
         True, 'Whether to spell out the digits 1-9 that spinners write for "one" to "nine" '
         "(only in documents detected as spun).")
+    decision_model: str | None = option(
+        None, "A decision model fitted with `despin learn --decisions`, used instead of the bundled one.",
+        "--decisions")
     spin_threshold: float = option(
         0.5, "The document spin score at and above which a text is called spun; ordinary-English words "
         "are restored only in such texts.", "--spin-threshold")
@@ -93,10 +96,9 @@ class Config:
         object.__setattr__(self, "protect", _protect_kinds(self.protect))
         if self.protect_pattern is not None:
             _check_pattern(self.protect_pattern)
-        if self.model_path is not None:
-            object.__setattr__(self, "model_path", os.fspath(self.model_path))
-        if self.lm_path is not None:
-            object.__setattr__(self, "lm_path", os.fspath(self.lm_path))
+        for name in ("model_path", "lm_path", "decision_model"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, os.fspath(getattr(self, name)))
         object.__setattr__(self, "context", _context_kind(self.context))
         for name in ("bundled_lexicon", "numerals"):
             if not isinstance(getattr(self, name), bool):

@@ -11,13 +11,16 @@ that no single word decides, is the document's evidence. "stated" beside ten
 all is evidence of spin.
 
 Only forms with a prior of at least MIN_WEIGHT (and artifacts) count: forms
-that are mostly ordinary English add noise, not evidence. Because long clean
-texts still drift upwards, DRIFT_PER_1000 nats per 1,000 words are subtracted.
-The score is ``sigmoid(SCALE * (llr - drift - OFFSET))``, a number in [0, 1]
-(:func:`document_score`); a text is called spun at ``Config.spin_threshold``.
-The constants were set on a sample of Gutenberg chunks, the US speeches and
-dev article 000 (clean maximum 13.4 nats, spun minimum 48); see
-docs/how-it-decides.md.
+that are mostly ordinary English add noise, not evidence. One original adds
+at most GROUP_MAX nats in a text of up to CAP_WORDS words, and
+proportionally more in a longer one (:func:`group_cap`), so that evidence
+grows with a text as its drift does: because clean texts also accumulate
+some evidence, ``drift`` nats per 1,000 words are subtracted. The score is
+``sigmoid(scale * (llr - drift * words / 1000 - offset))``, a number in
+[0, 1]; a text is called spun at ``Config.spin_threshold``. ``scale``,
+``offset`` and ``drift`` are fitted on real spun pages and clean text
+(:class:`~despin.decision.DetectionParams`, shipped in the decision model;
+see :func:`despin.fit.fit_detection`).
 
 The conservative fast checks built on these counts (the quick reject and the
 bound for later passes) are in :mod:`despin.bounds`.
@@ -30,13 +33,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from .decision import DetectionParams, detection_params
 from .lexicon import Entry, Lexicon
-from .logistic import sigmoid
 from .tokenize import (
     ASCII_LOWER_WORD_RE,
     ASCII_WORD_RE,
     Tokens,
     gap_fits,
+    joinable,
     quote_spans,
     same_line,
     spintax_groups,
@@ -44,12 +48,10 @@ from .tokenize import (
 )
 
 __all__ = [
-    "DRIFT_PER_1000",
+    "CAP_WORDS",
     "GROUP_MAX",
     "GROUP_MIN",
     "MIN_WEIGHT",
-    "OFFSET",
-    "SCALE",
     "SPINTAX_LLR",
     "SPIN_RATE",
     "Evidence",
@@ -60,19 +62,17 @@ __all__ = [
     "SpinReport",
     "count_forms",
     "counts_as_evidence",
-    "document_score",
     "evidence_index",
+    "group_cap",
     "group_rho",
     "spin_report",
 ]
 
 SPIN_RATE = 0.5  # share of an original's occurrences a spinner is assumed to replace
 MIN_WEIGHT = 0.5  # only forms at least this likely to be spinner output count as evidence
-DRIFT_PER_1000 = 2.5  # evidence that clean text accumulates per 1,000 words (subtracted)
-OFFSET = 12.0  # evidence (nats) at which the score is 0.5
-SCALE = 0.3
 PER_FORM_CAP = 4.0  # nats one occurrence of a spun form can contribute
-GROUP_MIN, GROUP_MAX = -3.0, 6.0  # nats one original can contribute in all
+GROUP_MIN, GROUP_MAX = -3.0, 6.0  # nats one original can contribute in all, in a text of up to CAP_WORDS words
+CAP_WORDS = 5000  # longer texts let each original contribute proportionally more (no decay with length)
 SPINTAX_LLR = 6.0  # nats one spintax leftover contributes
 
 # Per original: the nats one occurrence of a spun form adds (capped), those
@@ -116,6 +116,8 @@ class SpinReport:
     quotes_spun, names_spun
         Whether quotations and proper names in this text show spinning, which
         decides whether ordinary-English words inside them are restored.
+    originals
+        How many originals' evidence ``llr`` sums.
     """
 
     score: float
@@ -129,11 +131,14 @@ class SpinReport:
     evidence: tuple[Evidence, ...]
     quotes_spun: bool = True
     names_spun: bool = True
+    originals: int = 0
 
 
-def document_score(llr: float, words: int) -> float:
-    """The spin score of a text of ``words`` words whose evidence is ``llr`` nats."""
-    return sigmoid(SCALE * (llr - DRIFT_PER_1000 * words / 1000.0 - OFFSET))
+def group_cap(words: int) -> float:
+    """The most evidence (nats) one original can add in a text of ``words``
+    words: GROUP_MAX, and proportionally more beyond CAP_WORDS words, so that
+    the evidence of a long text grows with it as the drift does."""
+    return GROUP_MAX * max(1.0, words / CAP_WORDS)
 
 
 def group_rho(lexicon: Lexicon) -> dict[str, float]:
@@ -147,7 +152,7 @@ def group_rho(lexicon: Lexicon) -> dict[str, float]:
         if e.klass == "keep":
             continue
         g = e.originals[0].lower()
-        rho[g] = rho.get(g, 0.0) + SPIN_RATE * (1.0 - e.weight) / e.weight
+        rho[g] = rho.get(g, 0.0) + SPIN_RATE * (1.0 - e.prior) / e.prior
     return rho
 
 
@@ -160,9 +165,9 @@ def _per_occurrence(R: float) -> tuple[float, float]:
     return min(math.log(q_spun / q_clean), PER_FORM_CAP), math.log((1.0 - q_spun) / (1.0 - q_clean))
 
 
-def _llr(nf: Counter[str], no: Counter[str], occurrence: dict[str, Occurrence]) -> float:
-    """The capped evidence summed over originals; ``occurrence`` maps each original
-    to its :data:`Occurrence` values."""
+def _llr(nf: Counter[str], no: Counter[str], occurrence: dict[str, Occurrence], cap: float) -> float:
+    """The evidence summed over originals, each capped at ``cap``; ``occurrence``
+    maps each original to its :data:`Occurrence` values."""
     total = 0.0
     for g in set(nf) | set(no):
         occ = occurrence.get(g)
@@ -172,7 +177,7 @@ def _llr(nf: Counter[str], no: Counter[str], occurrence: dict[str, Occurrence]) 
         n = nf[g]
         if common and not n:
             continue
-        total += min(max(n * per_form + no[g] * per_orig, GROUP_MIN), GROUP_MAX)
+        total += min(max(n * per_form + no[g] * per_orig, GROUP_MIN), cap)
     return total
 
 
@@ -190,8 +195,8 @@ class Form:
 
 def counts_as_evidence(e: Entry) -> bool:
     """Whether detection counts this entry's form: artifacts, and forms with a
-    prior of at least MIN_WEIGHT."""
-    return e.klass == "artifact" or (e.klass == "common" and e.weight >= MIN_WEIGHT)
+    prior (:attr:`~despin.lexicon.Entry.prior`) of at least MIN_WEIGHT."""
+    return e.klass == "artifact" or (e.klass == "common" and e.prior >= MIN_WEIGHT)
 
 
 class EvidenceIndex:
@@ -323,10 +328,13 @@ def _form_at(tokens: Tokens, i: int, f: Form) -> bool:
     return True
 
 
-def spin_report(text: str, lexicon: Lexicon, threshold: float, tokens: Tokens | None = None) -> SpinReport:
+def spin_report(
+    text: str, lexicon: Lexicon, threshold: float, tokens: Tokens | None = None, params: DetectionParams | None = None
+) -> SpinReport:
     """How spun ``text`` looks, from the counts of spun forms and originals;
     ``threshold`` is ``Config.spin_threshold`` (``tokens``: ``tokenize(text)``,
-    if the caller has it already).
+    if the caller has it already; ``params``: the fitted score, the bundled
+    decision model's by default).
 
     Quotations are counted apart: their forms add evidence without the
     originals' counter-evidence (capped separately), and decide whether this
@@ -340,11 +348,13 @@ def spin_report(text: str, lexicon: Lexicon, threshold: float, tokens: Tokens | 
         quoted = count_forms("\n".join(text[a:b] for a, b in quotes), idx)
         nf_quote, quoted_words = quoted.nf, quoted.words
         nf_out = counts.nf - quoted.nf
-    llr = _llr(nf_out, counts.no, idx.occurrence) + _llr(nf_quote, Counter(), idx.occurrence)
     words = counts.words
-    spintax = _spintax_evidence(text, counts.artifacts > 0 or document_score(llr, words) >= threshold)
+    cap = group_cap(words)
+    score_of = detection_params(params).score
+    llr = _llr(nf_out, counts.no, idx.occurrence, cap) + _llr(nf_quote, Counter(), idx.occurrence, cap)
+    spintax = _spintax_evidence(text, counts.artifacts > 0 or score_of(llr, words) >= threshold)
     llr += spintax * SPINTAX_LLR
-    score = document_score(llr, words)
+    score = score_of(llr, words)
     forms = counts.forms
     if spintax:
         forms = forms + Counter({("{…}", "", "artifact"): spintax})
@@ -363,6 +373,7 @@ def spin_report(text: str, lexicon: Lexicon, threshold: float, tokens: Tokens | 
         evidence=evidence,
         quotes_spun=_quotes_spun(nf_out, nf_quote, words, quoted_words),
         names_spun=counts.names_spun,
+        originals=len((set(counts.nf) | set(counts.no)) & idx.occurrence.keys()),
     )
 
 

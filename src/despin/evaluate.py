@@ -7,15 +7,34 @@ from __future__ import annotations
 import difflib
 import glob
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from rapidfuzz.distance import Levenshtein
 
 from .corpus import Document
+from .errors import DespinError
+from .learn import Pair
 from .restorer import Restorer
 
-__all__ = ["PairResult", "CleanResult", "evaluate_pair", "evaluate_clean", "combine_pairs", "find_pairs", "wer"]
+if TYPE_CHECKING:
+    from .candidates import Candidate
+
+__all__ = [
+    "PairResult",
+    "CleanResult",
+    "Coverage",
+    "FoldsResult",
+    "calibration",
+    "combine_pairs",
+    "coverage",
+    "cross_validate",
+    "evaluate_clean",
+    "evaluate_pair",
+    "find_pairs",
+    "wer",
+]
 
 
 def wer(hyp: list[str], ref: list[str]) -> float:
@@ -34,6 +53,7 @@ class PairResult:
     confident_edits: int = 0  # confidence >= 0.9
     confident_correct: int = 0
     wrong: list[tuple[str, str, float]] = field(default_factory=list)
+    judged: list[tuple[float, bool]] = field(default_factory=list)  # (confidence, right) of every edit
 
     @property
     def error_reduction(self) -> float:
@@ -59,6 +79,7 @@ def combine_pairs(results: Iterable[PairResult], name: str = "all") -> PairResul
         sum(r.confident_edits for r in results),
         sum(r.confident_correct for r in results),
         [w for r in results for w in r.wrong],
+        [j for r in results for j in r.judged],
     )
 
 
@@ -119,6 +140,7 @@ def evaluate_pair(restorer: Restorer, spun: str, gold: str, name: str = "") -> P
             k += 1
         good = good and touched
         result.correct_edits += good
+        result.judged.append((e.confidence, good))
         if e.confidence >= 0.9:
             result.confident_edits += 1
             result.confident_correct += good
@@ -152,3 +174,181 @@ def find_pairs(folder: str) -> list[tuple[str, str, str]]:
         if os.path.exists(gold):
             pairs.append((os.path.basename(spun)[: -len(".spun.txt")], spun, gold))
     return pairs
+
+
+def calibration(judged: Iterable[tuple[float, bool]], bins: int = 10) -> list[tuple[float, float, int, float]]:
+    """A reliability table: for each confidence bin ``[lo, hi)`` (the last one
+    closed), how many edits fell in it and the share of them that were right."""
+    rows = []
+    items = list(judged)
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [ok for conf, ok in items if lo <= conf < hi or (b == bins - 1 and conf == 1.0)]
+        if inside:
+            rows.append((lo, hi, len(inside), sum(inside) / len(inside)))
+    return rows
+
+
+@dataclass
+class Coverage:
+    """How many blocks of spinner changes (:func:`despin.learn.align_pair`)
+    some combination of lexicon originals restores exactly."""
+
+    covered: int = 0
+    total: int = 0
+    missed: list[tuple[str, str]] = field(default_factory=list)  # (spun, original) of each block not covered
+
+    @property
+    def share(self) -> float:
+        return self.covered / self.total if self.total else 1.0
+
+    def add(self, other: Coverage) -> None:
+        self.covered += other.covered
+        self.total += other.total
+        self.missed += other.missed
+
+
+def coverage(restorer: Restorer, pairs: Iterable[Pair]) -> Coverage:
+    """The share of gold substitution blocks of ``pairs`` for which the
+    lexicon lists the right originals: each block (widened to the candidates
+    overlapping it) is covered if keeping some of its words and restoring the
+    candidates among them to some of their originals gives its gold wording."""
+    from .candidates import scan
+    from .learn import align_pair
+    from .tokenize import WORD_RE, tokenize
+
+    out = Coverage()
+    for pair in pairs:
+        for la in align_pair(pair).lines:
+            toks = tokenize(la.text)
+            cands = [c for c in scan(toks, restorer.lexicon, restorer.config.numerals).candidates if c.i >= 0]
+            starting: dict[int, list[tuple[int, list[str]]]] = {}
+            for c in cands:
+                for o in c.originals:
+                    starting.setdefault(c.i, []).append((c.j, [w.lower() for w in WORD_RE.findall(o)]))
+            for eq, s1, s2, d1, d2 in la.ops:
+                if eq:
+                    continue
+                if s1 == s2 or d1 == d2:  # an empty side: read with the unchanged word after (or before) it
+                    if s2 < len(la.spun) and d2 < len(la.orig):
+                        s2, d2 = s2 + 1, d2 + 1
+                    elif s1 > 0 and d1 > 0:
+                        s1, d1 = s1 - 1, d1 - 1
+                lo, hi = _widen(s1, s2, cands)
+                gold = [w.lower() for w in la.orig[d1 - (s1 - lo) : d2 + (hi - s2)]]
+                out.total += 1
+                if _restorable([w.lower() for w in la.spun], lo, hi, starting, gold):
+                    out.covered += 1
+                else:
+                    out.missed.append((" ".join(la.spun[lo:hi]), " ".join(gold)))
+    return out
+
+
+def _widen(lo: int, hi: int, cands: Iterable[Candidate]) -> tuple[int, int]:
+    """The token span grown until no candidate straddles its edges."""
+    cands = list(cands)
+    changed = True
+    while changed:
+        changed = False
+        for c in cands:
+            if c.i < hi and lo < c.j and (c.i < lo or c.j > hi):
+                lo, hi, changed = min(lo, c.i), max(hi, c.j), True
+    return lo, hi
+
+
+def _restorable(words: list[str], lo: int, hi: int, starting: dict[int, list[tuple[int, list[str]]]],
+                gold: list[str]) -> bool:
+    """Whether keeping or restoring the words ``lo:hi`` can give ``gold`` (a
+    search over the ways to read the span, cut short when it strays)."""
+    seen: set[tuple[int, int]] = set()
+
+    def reach(p: int, made: int) -> bool:
+        if (p, made) in seen:
+            return False
+        seen.add((p, made))
+        if p == hi:
+            return made == len(gold)
+        if made < len(gold) and words[p] == gold[made] and reach(p + 1, made + 1):
+            return True
+        for j, orig in starting.get(p, ()):
+            n = len(orig)
+            if j <= hi and gold[made : made + n] == orig and reach(j, made + n):
+                return True
+        return False
+
+    return reach(lo, 0)
+
+
+@dataclass
+class FoldsResult:
+    """Cross-validated figures over story-group folds."""
+
+    folds: list[list[str]]  # the groups of each fold
+    pairs: list[PairResult]
+    coverage: Coverage
+    restorers: list[Restorer] = field(default_factory=list)  # each fold's, learned without its pairs
+
+    @property
+    def total(self) -> PairResult:
+        return combine_pairs(self.pairs, "all")
+
+
+def cross_validate(
+    pairs: Sequence[Pair],
+    k: int,
+    base_files: Sequence[str],
+    refit: bool = True,
+    learn_kwargs: dict[str, Any] | None = None,
+    unpaired: Sequence[Pair] = (),
+    test: Callable[[Pair], bool] | None = None,
+    progress: Callable[[str], None] | None = None,
+    **options: Any,
+) -> FoldsResult:
+    """Error reduction, precision and coverage over ``k`` folds of whole story
+    groups: for each fold the lexicon slice is learned from the other folds'
+    pairs only (added to the lexicon files ``base_files``), and with
+    ``refit`` the decision model is fitted on them too (cross-fitted within
+    them, see :func:`despin.fit.fit_decisions`). ``unpaired`` spun texts
+    (as pairs with an empty original) help learning, those of the test
+    fold's groups left out. Only the held-out pairs for which ``test`` is
+    true (all, without it) are measured; the others still teach."""
+    from .fit import group_folds, learned_restorer_factory
+
+    if len({p.group for p in pairs}) < k:
+        raise DespinError(f"{k} folds need at least {k} story groups; the pairs have {len({p.group for p in pairs})}")
+    folds = group_folds(pairs, k)
+    results: list[PairResult] = []
+    restorers: list[Restorer] = []
+    cover = Coverage()
+    for n, held_out in enumerate(folds, 1):
+        train = [p for p in pairs if p not in held_out]
+        held = {p.group for p in held_out}
+        extra = [u.spun for u in unpaired if u.group not in held]
+        make = learned_restorer_factory(base_files, {**(learn_kwargs or {}), "unpaired": extra}, **options)
+        restorer = make(train)
+        if refit:
+            clean = getattr((learn_kwargs or {}).get("clean"), "texts", [])
+            path = _fitted_decisions(train, make, clean, [u for u in unpaired if u.group not in held])
+            restorer = Restorer(restorer.config.replace(decision_model=path))
+        restorers.append(restorer)
+        if progress is not None:
+            progress(f"fold {n}/{k}: {len(train)} pairs to learn from, {len(held_out)} held out")
+        measured = [p for p in held_out if test is None or test(p)]
+        results += [evaluate_pair(restorer, p.spun, p.original, p.name) for p in measured]
+        cover.add(coverage(restorer, measured))
+    return FoldsResult([sorted({p.group for p in f}) for f in folds], results, cover, restorers)
+
+
+def _fitted_decisions(
+    train: Sequence[Pair], make: Callable[[Sequence[Pair]], Restorer], clean: Sequence[str], unpaired: Sequence[Pair]
+) -> str:
+    import tempfile
+
+    from .decision import write_decision_model
+    from .fit import fit_decisions
+
+    model = fit_decisions(train, make, folds=min(4, len({p.group for p in train})), clean=clean, unpaired=unpaired)
+    fd, path = tempfile.mkstemp(prefix="despin-decisions-", suffix=".json")
+    os.close(fd)
+    write_decision_model(model, path)
+    return path

@@ -86,6 +86,16 @@ class Entry:
     def name_only(self) -> bool:
         return "name" in self.tags
 
+    @property
+    def prior(self) -> float:
+        """The prior that the form is spinner output from rates and clean-text
+        frequencies alone: a ``prior=N`` tag (N percent) where learned counts
+        made the weight a posterior, else the weight. Detection counts by it."""
+        for t in self.tags:
+            if t.startswith("prior="):
+                return max(int(t[6:]), 1) / 100.0
+        return self.weight
+
 
 def parse_spun_form(spun: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     """Split a spun form into its word tokens, the gaps between them, and a punctuation suffix."""
@@ -358,8 +368,19 @@ def bundled_lexicon_dir() -> Path:
     return folder
 
 
+LEARNED_PREFIX = "learned_"
+
+
+def is_learned_slice(path: str | os.PathLike[str]) -> bool:
+    """Whether a bundled slice was learned from real pairs (``learned_*.tsv``)."""
+    return Path(path).name.startswith(LEARNED_PREFIX)
+
+
 def bundled_lexicon_files() -> list[str]:
-    return sorted(str(p) for p in bundled_lexicon_dir().glob("*.tsv"))
+    """The bundled slices in load order: the written slices by name, then the
+    learned ones (``learned_*.tsv``), which override them."""
+    files = sorted(str(p) for p in bundled_lexicon_dir().glob("*.tsv"))
+    return [f for f in files if not is_learned_slice(f)] + [f for f in files if is_learned_slice(f)]
 
 
 def _read_lexicon(files: tuple[str, ...]) -> Lexicon:

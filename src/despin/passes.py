@@ -209,13 +209,14 @@ def one_pass(
         if 2 * sum(hi - lo for lo, hi in around) <= len(before):
             old_parts = [tokenize(before[lo:hi]) for lo, hi in around]
             new_parts = _paragraph_tokens(text, near)
-            still = stays_unspun(bound, old_parts, [t for _, t in new_parts], r.lexicon, spin_threshold)
+            still = stays_unspun(bound, old_parts, [t for _, t in new_parts], r.lexicon, spin_threshold,
+                                 r.decision.detection)
             if still is not None:
                 return _local_edits(r, new_parts, _artifacts_only(spin_threshold)), None, still
-    if surely_clean(text, r.lexicon, spin_threshold):
+    if surely_clean(text, r.lexicon, spin_threshold, r.decision.detection):
         return [], None, None
     tokens = tokenize(text)  # read once, by detection and by the scan
-    report = spin_report(text, r.lexicon, spin_threshold, tokens)
+    report = spin_report(text, r.lexicon, spin_threshold, tokens, r.decision.detection)
     unspun = UnspunBound.of(report)
     if not report.spun and not report.artifacts:
         return [], report, unspun  # clean text: nothing can be restored

@@ -15,12 +15,13 @@ import regex
 from .candidates import scan
 from .config import Config
 from .decide import decide
+from .decision import DecisionModel
 from .detection import SpinReport
 from .edits import Edit
 from .lexicon import Lexicon, artifact_lexicon
 from .protect import protected_spans
 from .render import render
-from .score import ContextScorer, restored_neighbours, score_candidates
+from .score import ContextScorer, Scored, decide_one, measure, reread, restored_neighbours, score_artifacts
 from .tokenize import Tokens, tokenize
 
 __all__ = ["Resources", "left_alone", "stage_edits"]
@@ -42,6 +43,9 @@ class Resources(Protocol):
     @property
     def protect_re(self) -> regex.Pattern[str] | None: ...
 
+    @property
+    def decision(self) -> DecisionModel: ...
+
 
 def stage_edits(r: Resources, tokens: Tokens, report: SpinReport, considered: list[Edit] | None = None) -> list[Edit]:
     """The edits for the text of ``tokens`` whose spin report is ``report``; the
@@ -54,19 +58,25 @@ def stage_edits(r: Resources, tokens: Tokens, report: SpinReport, considered: li
     if not found.candidates:
         return []
     model = r.model if report.spun else None
-    scored = score_candidates(tokens, found.candidates, report, model, found.original_counts)
+    scored: list[Scored] = score_artifacts(tokens, found.candidates, model, r.decision)
+    measured = []
+    if report.spun:
+        measured = measure(tokens, found.candidates, report, r.lexicon, r.decision, model, found.original_counts)
+        scored += [decide_one(m, r.decision, tokens, report) for m in measured]
     protected = protected_spans(tokens.text, found.quotes, "quotes" in cfg.protect, r.protect_re)
     protect_names = "names" in cfg.protect
     chosen = decide(scored, cfg.threshold, protected, protect_names)
-    if model is not None and chosen:
+    if model is not None and chosen and measured:
         # Read the context again, with restored neighbours in place, for the
         # candidates next to an edit.
         neighbours = restored_neighbours(chosen)
-        again = [c for c in found.candidates if c.i >= 0 and (c.i - 1 in neighbours or c.j in neighbours)]
+        again = [m for m in measured if m.cand.i >= 0 and (m.cand.i - 1 in neighbours or m.cand.j in neighbours)]
         if again:
-            rescored = score_candidates(tokens, again, report, model, found.original_counts, neighbours)
-            redone = {id(s.cand) for s in rescored}
-            scored = [s for s in scored if id(s.cand) not in redone] + rescored
+            for m in again:
+                m.advantages = reread(tokens, m, model, neighbours)
+            redone = {id(m.cand) for m in again}
+            scored = [s for s in scored if id(s.cand) not in redone]
+            scored += [decide_one(m, r.decision, tokens, report) for m in again]
             chosen = decide(scored, cfg.threshold, protected, protect_names)
     if considered is not None:  # the candidates left alone, each as the edit it would have been
         made = {id(s) for s in chosen}

@@ -51,7 +51,7 @@ def transfer_case(source: str, target: str) -> str:
     """
     first = source[:1]
     if first.isalpha() and first.islower():  # the usual case; each rule below leaves target as it is
-        return target
+        return target if source.islower() else _word_case(source, target)
     letters = [ch for ch in source if ch.isalpha()]
     if not letters or not target:
         return target
@@ -65,6 +65,15 @@ def transfer_case(source: str, target: str) -> str:
     if letters[0].isupper():
         return target[0].upper() + target[1:]
     return target
+
+
+def _word_case(source: str, target: str) -> str:
+    """Capitals inside a lower-case-led form ("the Home" -> "the House"): word by
+    word when both have as many words and the target has no capitals of its own."""
+    words, new = source.split(), target.split(" ")
+    if len(words) != len(new) or target != target.lower():
+        return target
+    return " ".join(n[:1].upper() + n[1:] if w[:1].isupper() else n for w, n in zip(words, new, strict=True))
 
 
 def _ends_sentence(text: str, pos: int) -> bool:
@@ -103,6 +112,8 @@ def render(tokens: Tokens, chosen: list[Scored]) -> list[Edit]:
                         start = tokens.starts[c.i - 1]
                         before = text[start : c.end]
                         after = new_art + gap + after
+        if "\u2019" in before and "'" in after:  # the text's own apostrophes
+            after = after.replace("'", "\u2019")
         evidence = {k: float(v) for k, v in s.evidence.items()}
         rule = c.entry.source if c.entry is not None else c.rule
         edits.append(Edit(start, c.end, before, after, s.confidence, s.reason, rule, evidence))

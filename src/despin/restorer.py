@@ -22,6 +22,7 @@ import regex
 from .bounds import quick_index
 from .config import Config
 from .context import check_model_header, load_model
+from .decision import DecisionModel, load_decision_model
 from .detection import SpinReport, evidence_index, spin_report
 from .edits import Edit
 from .errors import ConfigError, InputError, LexiconError, ModelError
@@ -193,6 +194,11 @@ class Restorer:
         return self._model
 
     @property
+    def decision(self) -> DecisionModel:
+        """The fitted decision model (``decision_model``, else the bundled one)."""
+        return load_decision_model(self.config.decision_model)
+
+    @property
     def protect_re(self) -> regex.Pattern[str] | None:
         """The compiled ``protect_pattern`` (None without one)."""
         return self._protect_re
@@ -208,13 +214,14 @@ class Restorer:
             artifact_lexicon(self.lexicon)
             if isinstance(self.model, LMScorer):
                 self.model.load_weights()
+            _ = self.decision
         return self
 
     # -- operations -------------------------------------------------------------------
     def detect(self, text: str) -> SpinReport:
         """How spun ``text`` looks (score, verdict, evidence)."""
         text = check_text(text)
-        return spin_report(text, self.lexicon, self.config.spin_threshold)
+        return spin_report(text, self.lexicon, self.config.spin_threshold, params=self.decision.detection)
 
     def restore_and_explain(self, text: str, *, considered: bool = False) -> Restored:
         """Restore ``text`` and list every edit with its span, confidence and reason;

@@ -1,46 +1,46 @@
-"""Stage 3: a confidence for every candidate.
+"""Stage 3: a confidence for every candidate, from named evidence.
 
-Three kinds of evidence are combined:
+For every candidate, :func:`measure` reads the evidence that the fitted
+decision model (:mod:`despin.decision`) weighs, each under its name in
+:data:`despin.decision.EVIDENCE`: the entry's learned weight (how often the
+form is spinner output), how much better each original fits the neighbouring
+words than the literal form (the context model), the document's spin score
+and the spin evidence of the forms around it, whether it stands in a
+quotation or a name and whether this text spins those, its capitals, and
+whether the original also stands unspun elsewhere in the text.
 
-* the lexicon prior: the entry's weight, how often this form is spinner
-  output when it occurs in a spun text;
-* the local context: how much better the original fits the neighbouring
-  words than the literal form does (a log-likelihood ratio from the context
-  model, zero without one);
-* the document: its spin score from :mod:`despin.detection`, and whether the
-  original wording also appears unspun elsewhere in the text (then the
-  spinner evidently left it alone there).
+The choice among several originals is the decision model's softmax over
+their rank in the entry and their context advantage; the edit's confidence
+is the model's probability that restoring the chosen original is right.
 
-Artifacts (forms people hardly ever write) get their weight as confidence:
-the literal form is surely wrong, so they are restored whichever original
-the choice settles on. For ordinary-English forms a confidence is the
-probability that the edit is right: that the span is spinner output,
-``spin * sigmoid(logit(prior) + context)``, times the probability that the
-chosen original is the one it replaced (:func:`choice_probability`, 1 for a
-single original). They get none at all in a text that does not look spun, or
-inside quotations and names when this text leaves those unspun.
+Artifacts (forms people hardly ever write) are restored whatever the
+choice: the literal form is surely wrong. Their confidence is their weight.
+Ordinary-English forms are scored only in a text that :mod:`despin.detection`
+calls spun.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import accumulate
 from typing import Protocol
 
 from .candidates import Candidate
-from .detection import SpinReport
+from .decision import DecisionModel
+from .detection import SpinReport, counts_as_evidence, evidence_index
+from .lexicon import Lexicon
 from .logistic import logit, sigmoid
-from .tokenize import Tokens
+from .tokenize import Tokens, sentence_initial
 
-__all__ = ["RANK_PRIOR", "ContextScorer", "Scored", "choice_probability", "restored_neighbours", "score_candidates"]
+__all__ = ["ContextScorer", "Measured", "Scored", "decide_one", "document_term", "evidence_of", "measure", "reread",
+           "restored_neighbours", "score_artifacts"]
 
-_CONTEXT_CLIP = 4.0
-# Log prior odds (nats) of each original against the one listed before it.
-RANK_PRIOR = 0.7
-# Each unspun occurrence of the original elsewhere in the text (up to 3) lowers
-# the log-odds that this occurrence of the form is spinner output.
-UNSPUN_ORIGINAL_PENALTY = 0.7
+LOCAL_WINDOW = 40  # tokens each side whose forms make a candidate's local evidence
+_DOCUMENT_CLIP = 10.0
 
 
 class ContextScorer(Protocol):
@@ -51,61 +51,40 @@ class ContextScorer(Protocol):
         """Evidence (nats) that ``original`` rather than ``literal`` belongs at tokens i..j."""
 
 
-@dataclass
 class Scored:
+    """A candidate with its chosen original, the edit's confidence, a reason,
+    and its evidence (named numbers; made when first read, so that the many
+    candidates never explained cost no dictionary)."""
+
+    __slots__ = ("_evidence", "_make", "cand", "confidence", "original", "reason")
+
+    def __init__(self, cand: Candidate, original: str, confidence: float, reason: str,
+                 evidence: dict[str, float] | Callable[[], dict[str, float]]):
+        self.cand, self.original, self.confidence, self.reason = cand, original, confidence, reason
+        self._evidence = evidence if isinstance(evidence, dict) else None
+        self._make = None if isinstance(evidence, dict) else evidence
+
+    @property
+    def evidence(self) -> dict[str, float]:
+        if self._evidence is None:
+            assert self._make is not None
+            self._evidence, self._make = self._make(), None
+        return self._evidence
+
+
+@dataclass(slots=True)
+class Measured:
+    """What :func:`measure` read for one candidate: the context advantage of
+    each original, and what the evidence that does not depend on the choice
+    needs (see :func:`evidence_of`); ``base`` is the decision model's sum of
+    that evidence (nats, with its intercept)."""
+
     cand: Candidate
-    original: str
-    confidence: float
-    reason: str
-    evidence: dict[str, float] = field(default_factory=dict)
-
-
-def choice_probability(scores: list[float], best: float) -> float:
-    """The posterior probability of the best-scoring original: a softmax over the
-    originals' scores (log prior by rank plus context log-likelihood ratio, in
-    nats), whose maximum is ``best``."""
-    return 1.0 / sum(math.exp(x - best) for x in scores)
-
-
-def _weight(model: ContextScorer) -> float:
-    """Log-odds per nat of the model's evidence: its ``evidence_weight`` if it
-    has one (the n-gram model's, see despin.context), else 1."""
-    return float(getattr(model, "evidence_weight", 1.0))
-
-
-def _choose_original(
-    tokens: Tokens, c: Candidate, model: ContextScorer | None, neighbours: dict[int, str] | None = None
-) -> tuple[str, float, float]:
-    """The best original for a candidate, its context advantage over the literal
-    form (nats), and the probability that it is the right one of the originals."""
-    originals = c.originals
-    if len(originals) == 1:
-        if model is None or c.i < 0:
-            return originals[0], 0.0, 1.0
-        literal = tokens.text[c.start : c.end]
-        adv = _weight(model) * model.advantage_at(tokens, c.i, c.j, literal, originals[0], neighbours)
-        return originals[0], max(-_CONTEXT_CLIP, min(_CONTEXT_CLIP, adv)), 1.0
-    if model is None or c.i < 0:  # the rank prior alone
-        return originals[0], 0.0, choice_probability([-RANK_PRIOR * r for r in range(len(originals))], 0.0)
-    literal = tokens.text[c.start : c.end]
-    best, best_score, best_adv = originals[0], -math.inf, 0.0
-    scores = []
-    weight = _weight(model)
-    for rank, o in enumerate(originals):
-        adv = weight * model.advantage_at(tokens, c.i, c.j, literal, o, neighbours)
-        s = adv - RANK_PRIOR * rank  # earlier originals are more likely a priori
-        scores.append(s)
-        if s > best_score:
-            best, best_score, best_adv = o, s, adv
-    return best, max(-_CONTEXT_CLIP, min(_CONTEXT_CLIP, best_adv)), choice_probability(scores, best_score)
-
-
-def _document_evidence(c: Candidate, original_counts: Counter[str] | None) -> float:
-    """Nats against restoring when the original wording also appears unspun in the text."""
-    if not original_counts:
-        return 0.0
-    n = original_counts.get(c.originals[0].lower(), 0)
-    return -UNSPUN_ORIGINAL_PENALTY * min(n, 3)
+    advantages: list[float]
+    local: float
+    unspun: int
+    initial: bool
+    base: float
 
 
 def restored_neighbours(chosen: list[Scored]) -> dict[int, str]:
@@ -123,80 +102,164 @@ def restored_neighbours(chosen: list[Scored]) -> dict[int, str]:
     return words
 
 
-def _reads_context(c: Candidate, report: SpinReport) -> bool:
-    """Whether :func:`score_candidates` asks the context model about ``c``."""
-    if c.i < 0:
-        return False
-    if c.klass == "artifact":
-        return len(c.originals) > 1
-    if not report.spun or (c.in_quote and not report.quotes_spun):
-        return False
-    return not (c.in_name and not report.names_spun and not (c.entry is not None and c.entry.cased))
+def _advantages(
+    tokens: Tokens, c: Candidate, model: ContextScorer | None, neighbours: dict[int, str] | None
+) -> list[float]:
+    if model is None or c.i < 0:
+        return [0.0] * len(c.originals)
+    literal = tokens.text[c.start : c.end]
+    return [model.advantage_at(tokens, c.i, c.j, literal, o, neighbours) for o in c.originals]
 
 
-def _context_requests(
-    tokens: Tokens, candidates: list[Candidate], report: SpinReport, neighbours: dict[int, str] | None
-) -> list[tuple[Tokens, int, int, tuple[str, ...], dict[int, str] | None]]:
-    """The slots (tokens, i, j, literal and originals, neighbours) that scoring
-    ``candidates`` will ask the context model about."""
-    return [
-        (tokens, c.i, c.j, (tokens.text[c.start : c.end], *c.originals),
-         None if c.klass == "artifact" else neighbours)
-        for c in candidates
-        if _reads_context(c, report)
-    ]
+def _local_evidence(candidates: Sequence[Candidate], lexicon: Lexicon) -> list[float]:
+    """For each candidate, the detection evidence (nats) of the other counted
+    forms within LOCAL_WINDOW tokens of it."""
+    idx = evidence_index(lexicon)
+    pos, llr = [], []
+    for c in candidates:
+        e = c.entry
+        if c.i >= 0 and e is not None and counts_as_evidence(e):
+            occ = idx.occurrence.get(e.originals[0].lower())
+            if occ is not None:
+                pos.append(c.i)
+                llr.append(occ[0])
+    sums = [0.0, *accumulate(llr)]
+    out = []
+    for c in candidates:
+        if c.i < 0:
+            out.append(0.0)
+            continue
+        lo, hi = bisect_left(pos, c.i - LOCAL_WINDOW), bisect_right(pos, c.i + LOCAL_WINDOW)
+        own = bisect_left(pos, c.i)
+        total = sums[hi] - sums[lo]
+        if own < hi and pos[own] == c.i:
+            total -= llr[own]
+        out.append(total)
+    return out
 
 
-def score_candidates(
+def evidence_of(c: Candidate, report: SpinReport, local: float, unspun: int, initial: bool, capital: bool,
+                document: float) -> dict[str, float]:
+    """The named evidence of a candidate that does not depend on the choice
+    among its originals (:data:`despin.decision.EVIDENCE` but context and choice)."""
+    e = c.entry
+    tags = e.tags if e is not None else frozenset()
+    return {
+        "prior": logit(c.weight),
+        "learned": float("learned" in tags),
+        "inflected": float("inflected" in tags),
+        "originals": math.log(len(c.originals)),
+        "document": document,
+        "local": local,
+        "quote": float(c.in_quote),
+        "name": float(c.in_name),
+        "name_unspun": float(c.in_name and not report.names_spun),
+        "cased": float(e is not None and e.cased),
+        "capital": float(capital),
+        "initial": float(initial),
+        "unspun_original": float(unspun),
+        "multiword": float(c.j - c.i > 1),
+        "numeral": float(c.rule == "numeral"),
+    }
+
+
+def document_term(report: SpinReport) -> float:
+    """The document evidence: the logit of its spin score, bounded."""
+    return max(-_DOCUMENT_CLIP, min(_DOCUMENT_CLIP, logit(report.score)))
+
+
+def measure(
     tokens: Tokens,
-    candidates: list[Candidate],
+    candidates: Sequence[Candidate],
     report: SpinReport,
+    lexicon: Lexicon,
+    decision: DecisionModel,
     model: ContextScorer | None = None,
     original_counts: Counter[str] | None = None,
-    neighbours: dict[int, str] | None = None,
-) -> list[Scored]:
-    """Score every candidate; candidates that cannot be edited get no Scored entry.
-
-    ``neighbours`` (from :func:`restored_neighbours`) lets the context model
-    read restored words next to a candidate instead of spun ones. A model
-    with a ``prefetch`` method (the neural scorer) is first given every slot
-    it will be asked about, to read them in one batch.
-    """
-    out: list[Scored] = []
-    spin = report.score
-    doc_spun = report.spun
+) -> list[Measured]:
+    """What every ordinary-English (not artifact) candidate needs for its
+    decision. The model's sum over the choice-free evidence is computed in
+    parts: what the entry alone sets is summed once per entry."""
+    local = _local_evidence(candidates, lexicon)
+    document = document_term(report)
     prefetch = getattr(model, "prefetch", None)
     if prefetch is not None:  # a scorer that reads slots in batches (the neural one) reads them all now
-        prefetch(_context_requests(tokens, candidates, report, neighbours))
-    for c in candidates:
-        if c.klass == "artifact":
-            if len(c.originals) > 1:
-                original, _, choice = _choose_original(tokens, c, model)
-            else:
-                original, choice = c.originals[0], 1.0
-            reason = "spintax leftover" if c.rule == "spintax" else "spinner artifact"
-            evidence = {"prior": c.weight}
-            if choice < 1.0:
-                evidence["choice"] = choice
-            # The literal form is surely wrong, so any original is at least as
-            # good: an artifact's edit does not wait on the choice.
-            out.append(Scored(c, original, c.weight, reason, evidence))
+        prefetch([(tokens, c.i, c.j, (tokens.text[c.start : c.end], *c.originals), None)
+                  for c in candidates if c.i >= 0 and c.klass != "artifact" and not _left_alone(c, report)])
+    w = decision.weights
+    fixed = decision.intercept + w.get("document", 0.0) * document
+    per_entry: dict[int, float] = {}
+    out = []
+    for c, loc in zip(candidates, local, strict=True):
+        if c.klass == "artifact" or _left_alone(c, report):
             continue
-        if not doc_spun:
-            continue
-        if c.in_quote and not report.quotes_spun:
-            continue
-        if c.in_name and not report.names_spun and not (c.entry is not None and c.entry.cased):
-            continue
-        original, adv, choice = _choose_original(tokens, c, model, neighbours)
-        doc_adv = _document_evidence(c, original_counts)
-        base = sigmoid(logit(c.weight) + adv + doc_adv)
-        conf = spin * base * choice
-        reason = "spelled-out number" if c.rule == "numeral" else "synonym in a spun text"
-        evidence = {"prior": c.weight, "context": adv, "document": spin}
-        if choice < 1.0:
-            evidence["choice"] = choice
-        if doc_adv:
-            evidence["unspun_original"] = doc_adv
-        out.append(Scored(c, original, conf, reason, evidence))
+        unspun = min(original_counts.get(c.originals[0].lower(), 0), 3) if original_counts else 0
+        initial = c.i >= 0 and sentence_initial(tokens, c.i)
+        capital = c.i >= 0 and tokens.words[c.i][:1].isupper()
+        key = id(c.entry) if c.entry is not None else -len(c.originals)
+        part = per_entry.get(key)
+        if part is None or c.entry is None:
+            ev = evidence_of(c, report, 0.0, 0, False, False, 0.0)
+            part = sum(w.get(k, 0.0) * ev[k] for k in _ENTRY_EVIDENCE)
+            per_entry[key] = part
+        z = fixed + part + w.get("local", 0.0) * loc + w.get("unspun_original", 0.0) * unspun
+        z += w.get("initial", 0.0) * initial + w.get("capital", 0.0) * capital
+        z += w.get("quote", 0.0) * c.in_quote + w.get("name", 0.0) * c.in_name
+        z += w.get("name_unspun", 0.0) * (c.in_name and not report.names_spun)
+        out.append(Measured(c, _advantages(tokens, c, model, None), loc, unspun, initial, z))
     return out
+
+
+# The evidence an entry alone sets (with the rule: numerals have no entry).
+_ENTRY_EVIDENCE = ("prior", "learned", "inflected", "originals", "cased", "multiword", "numeral")
+
+
+def _left_alone(c: Candidate, report: SpinReport) -> bool:
+    """Whether this text shows that the spinner left alone the kind of span the
+    candidate stands in: a quotation when its quotations show clearly less
+    spin than the rest, a name when it shows no spun names (unless the entry
+    is a cased name form, which is evidence of its own)."""
+    if c.in_quote and not report.quotes_spun:
+        return True
+    return c.in_name and not report.names_spun and not (c.entry is not None and c.entry.cased)
+
+
+def _artifact(tokens: Tokens, c: Candidate, model: ContextScorer | None, decision: DecisionModel) -> Scored:
+    original, evidence = c.originals[0], {"prior": c.weight}
+    if len(c.originals) > 1:
+        probs = decision.choice(_advantages(tokens, c, model, None))
+        best = max(range(len(probs)), key=probs.__getitem__)
+        original, evidence["choice"] = c.originals[best], probs[best]
+    reason = "spintax leftover" if c.rule == "spintax" else "spinner artifact"
+    return Scored(c, original, c.weight, reason, evidence)
+
+
+def decide_one(m: Measured, decision: DecisionModel, tokens: Tokens, report: SpinReport) -> Scored:
+    """The chosen original and the edit's confidence for one measured candidate."""
+    probs = decision.choice(m.advantages)
+    best = max(range(len(probs)), key=probs.__getitem__)
+    context, choice = decision.clip_context(m.advantages[best]), math.log(probs[best])
+    w = decision.weights
+    conf = sigmoid(m.base + w.get("context", 0.0) * context + w.get("choice", 0.0) * choice)
+    c = m.cand
+    reason = "spelled-out number" if c.rule == "numeral" else "synonym in a spun text"
+
+    def explain() -> dict[str, float]:
+        capital = c.i >= 0 and tokens.words[c.i][:1].isupper()
+        ev = evidence_of(c, report, m.local, m.unspun, m.initial, capital, document_term(report))
+        return {**ev, "context": context, "choice": choice}
+
+    return Scored(c, c.originals[best], conf, reason, explain)
+
+
+def score_artifacts(
+    tokens: Tokens, candidates: Sequence[Candidate], model: ContextScorer | None, decision: DecisionModel
+) -> list[Scored]:
+    """The artifact candidates, scored (their confidence is their weight)."""
+    return [_artifact(tokens, c, model, decision) for c in candidates if c.klass == "artifact"]
+
+
+def reread(tokens: Tokens, m: Measured, model: ContextScorer, neighbours: dict[int, str]) -> list[float]:
+    """The context advantages of a measured candidate's originals, read again
+    with the restored ``neighbours`` (from :func:`restored_neighbours`) in place."""
+    return _advantages(tokens, m.cand, model, neighbours)

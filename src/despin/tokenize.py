@@ -32,6 +32,7 @@ __all__ = [
     "ASCII_LOWER_WORD_RE",
     "ASCII_WORD_RE",
     "NON_WORD_CHAR_RE",
+    "SENTENCE_BREAK",
     "SPINTAX_RE",
     "WORD_RE",
     "Tokens",
@@ -42,6 +43,7 @@ __all__ = [
     "same_line",
     "Spintax",
     "spintax_groups",
+    "sentence_initial",
     "space_out",
     "split_words",
     "tokenize",
@@ -139,6 +141,19 @@ def gap_fits(tokens: Tokens, k: int, want: str) -> bool:
     if want == " ":
         return same_line(tokens, k)
     return norm_gap(tokens.gaps[k]) == want
+
+
+#: Characters in the gap before a word that make it start a sentence, a line
+#: or a quotation (so that a capital there says nothing of a name).
+SENTENCE_BREAK = frozenset(".!?:;\"“”‘—–\n(")
+
+
+def sentence_initial(tokens: Tokens, i: int) -> bool:
+    """Whether token ``i`` starts a sentence, a line or a quotation."""
+    if i == 0:
+        return True
+    gap = tokens.text[tokens.ends[i - 1] : tokens.starts[i]]
+    return any(ch in SENTENCE_BREAK for ch in gap)
 
 
 # -- quotations ------------------------------------------------------------------------------

@@ -1,0 +1,218 @@
+"""The fitted decision model: how sure an edit is, from named evidence.
+
+Two small models, fitted on real spun/original pairs by :mod:`despin.fit`
+and shipped as ``data/model/decisions.json``:
+
+* **choice** among an entry's originals: a softmax over
+  ``-rank_cost * rank + context_weight * context``, where ``rank`` is the
+  original's place in the entry (learned entries list them by how often the
+  spinner made this form from each) and ``context`` the context model's
+  advantage for it over the literal form (nats);
+* **edit**: the probability that restoring the chosen original is right,
+  a logistic regression over the named evidence :data:`EVIDENCE` that
+  :mod:`despin.score` measures for every candidate.
+
+File format ``despin-decisions 1``: a JSON object with ``format``,
+``provenance``, ``choice`` (``rank_cost``, ``context_weight``),
+``edit`` (``intercept`` and a weight for each evidence name), ``detection``
+(``scale``, ``offset`` and ``drift`` of the spin score, :class:`DetectionParams`), ``clip``
+(the bound on context advantages, nats) and ``sha256``, the hex digest of
+the canonical JSON of everything else. Every problem on load raises
+:class:`~despin.errors.ModelError` naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._resources import data_path, load_once
+from .errors import ModelError
+from .logistic import sigmoid
+
+__all__ = [
+    "EVIDENCE",
+    "FORMAT",
+    "DecisionModel",
+    "DetectionParams",
+    "bundled_decision_path",
+    "detection_params",
+    "load_decision_model",
+    "write_decision_model",
+]
+
+FORMAT = "despin-decisions 1"
+
+#: The named evidence an edit's confidence is computed from (see despin.score).
+EVIDENCE: tuple[str, ...] = (
+    "prior",  # logit of the entry's weight (how often the form is spinner output)
+    "learned",  # 1 if the entry was learned from real pairs
+    "inflected",  # 1 if it was generalised to an unseen inflection
+    "context",  # context advantage (nats) of the chosen original over the literal form
+    "choice",  # log-probability of the chosen original among the entry's originals
+    "originals",  # log of how many originals the entry lists
+    "document",  # logit of the document's spin score
+    "local",  # spin evidence (nats) of the other forms within a few sentences
+    "quote",  # 1 inside a quotation
+    "name",  # 1 inside a capitalised name
+    "name_unspun",  # 1 for a cased name form in a text that shows no other spun names
+    "cased",  # 1 if the entry matches only with its capitals
+    "capital",  # 1 if the word is capitalised
+    "initial",  # 1 at the start of a sentence
+    "unspun_original",  # how often (up to 3) the original also stands unspun in the text
+    "multiword",  # 1 if the form has several words
+    "numeral",  # 1 for a digit written for a number word
+)
+
+
+@dataclass(frozen=True)
+class DetectionParams:
+    """How detection turns evidence into a spin score (:mod:`despin.detection`):
+    ``sigmoid(scale * (llr - drift * words / 1000 - offset))``."""
+
+    scale: float = 0.3
+    offset: float = 12.0
+    drift: float = 2.5
+
+    def score(self, llr: float, words: int) -> float:
+        """The spin score of a text of ``words`` words whose evidence is ``llr`` nats."""
+        return sigmoid(self.scale * (llr - self.drift * words / 1000.0 - self.offset))
+
+    def needed(self, threshold: float, words: int) -> float:
+        """The evidence (nats) at which a text of ``words`` words scores ``threshold`` (0 < threshold < 1)."""
+        return math.log(threshold / (1.0 - threshold)) / self.scale + self.offset + self.drift * words / 1000.0
+
+
+@dataclass(frozen=True)
+class DecisionModel:
+    """Fitted coefficients (plain data; see the module docstring)."""
+
+    intercept: float
+    weights: Mapping[str, float]
+    rank_cost: float = 0.7
+    context_weight: float = 1.0
+    clip: float = 4.0
+    provenance: str = ""
+    fitted: Mapping[str, Any] = field(default_factory=dict)
+    detection: DetectionParams = field(default_factory=DetectionParams)
+
+    def choice(self, advantages: Sequence[float]) -> list[float]:
+        """The probability of each original (in the entry's order), given the
+        context advantage of each over the literal form."""
+        scores = [self.context_weight * self.clip_context(a) - self.rank_cost * r for r, a in enumerate(advantages)]
+        top = max(scores)
+        exp = [math.exp(s - top) for s in scores]
+        total = sum(exp)
+        return [e / total for e in exp]
+
+    def confidence(self, evidence: Mapping[str, float]) -> float:
+        """The probability that the edit is right."""
+        z = self.intercept + sum(w * evidence.get(name, 0.0) for name, w in self.weights.items())
+        return sigmoid(z)
+
+    def clip_context(self, x: float) -> float:
+        """A context advantage bounded to +-``clip`` nats."""
+        return -self.clip if x < -self.clip else self.clip if x > self.clip else x
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "format": FORMAT,
+            "provenance": self.provenance,
+            "choice": {"rank_cost": self.rank_cost, "context_weight": self.context_weight},
+            "clip": self.clip,
+            "edit": {"intercept": self.intercept, **{k: self.weights[k] for k in EVIDENCE if k in self.weights}},
+            "detection": {"scale": self.detection.scale, "offset": self.detection.offset,
+                          "drift": self.detection.drift},
+            "fitted": dict(self.fitted),
+        }
+        body["sha256"] = _digest(body)
+        return body
+
+
+def _digest(body: Mapping[str, Any]) -> str:
+    canonical = json.dumps({k: v for k, v in body.items() if k != "sha256"}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _number(where: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ModelError(f"{where} must be a finite number, not {value!r}")
+    return float(value)
+
+
+def parse_decision_model(body: Any, path: str) -> DecisionModel:
+    """A model from its JSON object; ModelError naming ``path`` on any problem."""
+    if not isinstance(body, dict) or body.get("format") != FORMAT:
+        got = body.get("format") if isinstance(body, dict) else type(body).__name__
+        raise ModelError(f"{path}: not a decision model (format {got!r}, expected {FORMAT!r})")
+    if body.get("sha256") != _digest(body):
+        raise ModelError(f"{path}: checksum mismatch (the file is corrupt or was edited by hand)")
+    try:
+        choice, edit = body["choice"], dict(body["edit"])
+        unknown = sorted(set(edit) - set(EVIDENCE) - {"intercept"})
+        if unknown:
+            raise ModelError(f"{path}: unknown evidence {', '.join(unknown)}")
+        clip = _number(f"{path}: clip", body["clip"])
+        if clip <= 0:
+            raise ModelError(f"{path}: clip must be positive")
+        det = body["detection"]
+        detection = DetectionParams(*(_number(f"{path}: detection.{k}", det[k]) for k in ("scale", "offset", "drift")))
+        if detection.scale <= 0:
+            raise ModelError(f"{path}: detection.scale must be positive")
+        return DecisionModel(
+            intercept=_number(f"{path}: edit.intercept", edit.pop("intercept")),
+            weights={k: _number(f"{path}: edit.{k}", v) for k, v in edit.items()},
+            rank_cost=_number(f"{path}: choice.rank_cost", choice["rank_cost"]),
+            context_weight=_number(f"{path}: choice.context_weight", choice["context_weight"]),
+            clip=clip,
+            provenance=str(body.get("provenance", "")),
+            fitted=dict(body.get("fitted", {})),
+            detection=detection,
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ModelError(f"{path}: malformed decision model ({exc!r})") from None
+
+
+def _read(path: str) -> DecisionModel:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            body = json.load(fh)
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no such decision model file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelError(f"{path}: cannot read the decision model ({exc})") from None
+    return parse_decision_model(body, path)
+
+
+_load = load_once(_read, maxsize=8)
+
+
+def bundled_decision_path() -> str:
+    path = data_path("model", "decisions.json")
+    if path is None:
+        raise ModelError("the bundled decision model (data/model/decisions.json) is missing from this installation")
+    return str(path)
+
+
+def load_decision_model(path: str | os.PathLike[str] | None = None) -> DecisionModel:
+    """The decision model in ``path`` (the bundled one when None), loaded once per process."""
+    return _load(os.fspath(path) if path is not None else bundled_decision_path())
+
+
+def detection_params(params: DetectionParams | None = None) -> DetectionParams:
+    """``params``, or the bundled model's detection parameters when None."""
+    return params if params is not None else load_decision_model().detection
+
+
+def write_decision_model(model: DecisionModel, path: str | os.PathLike[str]) -> None:
+    """Write ``model`` as JSON (atomically: a temporary file renamed over ``path``)."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(model.to_json(), indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(tmp, target)

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Rebuild the bundled learned lexicon slice and the fitted decision model from
+# ../shared/corpus/real (see data/lexicon/README.md and data/model/PROVENANCE.md).
+# Usage: tools/build_learned.sh [SHARED]   (SHARED defaults to ../shared)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+S=${1:-../shared}
+C=$S/corpus/clean_en
+python -m despin learn "$S/corpus/real/pairs" --where family=target \
+    --unpaired "$S/corpus/real/unpaired" \
+    --learn-clean "$C/news_reuters21578.jsonl" --learn-clean "$C/news_abc2006.jsonl" \
+    --learn-clean "$C/pd_us_speeches.jsonl" --learn-clean "$C/pd_gutenberg_sample.jsonl" \
+    --exclude-ids "$C/donoharm_news_sample.jsonl" \
+    -o data/lexicon/learned_target.tsv --report data/lexicon/learned_target.report.txt \
+    --decisions data/model/decisions.json
