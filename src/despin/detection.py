@@ -40,7 +40,6 @@ from .tokenize import (
     ASCII_WORD_RE,
     Tokens,
     gap_fits,
-    joinable,
     quote_spans,
     same_line,
     spintax_groups,

@@ -79,6 +79,7 @@ MAX_PIECE = 4  # words on one side of one learned mapping
 PRIOR_STRENGTH = 2.0  # k: pseudo-occurrences of the rate-based prior in a weight
 INFLECTED_DISCOUNT = 0.5  # a generalised mapping's rate, relative to the seen one's
 RARE_ZIPF = 3.0  # an original rarer than this (wordfreq Zipf) seen once is rejected
+MIN_ROW_WEIGHT = 0.05  # a form less often spinner output than this is no candidate worth reading
 
 Words = tuple[str, ...]
 Where = tuple[tuple[str, str, bool], ...]  # (manifest column, value, equal or not)
@@ -671,6 +672,7 @@ def _count(
 
 
 _FRAGMENTS = frozenset({"s", "t", "re", "ve", "ll", "d", "m"})
+_ARTICLES = frozenset({"a", "an"})
 
 
 def _rejection(m: Mapping) -> str | None:
@@ -684,6 +686,8 @@ def _rejection(m: Mapping) -> str | None:
         return "contraction fragment"
     if _lower(m.spun) == _lower(m.original):
         return "same words"
+    if {w.lower() for w in words} <= _ARTICLES:
+        return "article agreement"  # "an" for "a" before a swapped word: the renderer's job
     if m.rewritten == 1 and not m.name and zipf_frequency(" ".join(m.original), "en") < RARE_ZIPF:
         return "seen once, rare original"
     return None
@@ -735,7 +739,7 @@ def learn(
         counter = clean if isinstance(clean, PhraseCounts) else PhraseCounts(clean)
         clean_counts, tokens = counter.of(forms | {m.original for m in kept_maps if not m.name})
         frequency = counted_frequency(clean_counts, tokens, frequency)
-    rows = _rows(kept_maps, genuine, frequency, clean_counts, spun_pages, base, prior_strength)
+    rows = _rows(kept_maps, genuine, frequency, clean_counts, spun_pages, base, prior_strength, rejected)
     rows += _corrections(pairs, base, {r[0] if r[0] != r[0].lower() else r[0].lower() for r in rows})
     result = LearnResult(
         rows=rows,
@@ -815,12 +819,13 @@ def _rows(
     spun_pages: Counter[Words],
     base: Lexicon | None,
     k: float,
+    dropped: list[Rejected],
 ) -> list[Row]:
     by_form: dict[tuple[Words, bool], list[Mapping]] = defaultdict(list)
     for m in maps:
         by_form[(m.spun, m.name)].append(m)
     base_entries = {} if base is None else {(e.spun if e.cased else e.spun.lower()): e for e in base.entries}
-    rows = []
+    rows: list[Row] = []
     for (form, name), ms in sorted(by_form.items()):
         ms.sort(key=lambda m: (-m.rewritten, m.inflected_from is not None, m.original))
         top = ms[0]
@@ -846,6 +851,11 @@ def _rows(
         tags = ["learned"] + (["name"] if name else []) + (["inflected"] if n_spun == 0 else [])
         if klass != "artifact":
             tags.append(f"prior={max(1, min(100, round(100 * prior)))}")
+        if klass == "common" and weight < MIN_ROW_WEIGHT:
+            dropped.append(Rejected(spun, originals[0], n_spun, "rarely spinner output"))
+            if entry is not None:  # the real pages say the written slices' entry is wrong: switch it off
+                rows.append((spun, "|".join(originals), "keep", round(weight, 3), "learned"))
+            continue
         rows.append((spun, "|".join(originals), klass, round(weight, 3), ",".join(tags)))
     return rows
 

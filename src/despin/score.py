@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Protocol
@@ -53,22 +53,23 @@ class ContextScorer(Protocol):
 
 class Scored:
     """A candidate with its chosen original, the edit's confidence, a reason,
-    and its evidence (named numbers; made when first read, so that the many
-    candidates never explained cost no dictionary)."""
+    and its evidence (named numbers). A measured candidate's evidence is made
+    when first read, from what it was measured with, so that the many
+    candidates never explained cost no dictionary."""
 
-    __slots__ = ("_evidence", "_make", "cand", "confidence", "original", "reason")
+    __slots__ = ("_evidence", "_from", "cand", "confidence", "original", "reason")
 
     def __init__(self, cand: Candidate, original: str, confidence: float, reason: str,
-                 evidence: dict[str, float] | Callable[[], dict[str, float]]):
+                 evidence: dict[str, float] | None = None,
+                 measured: tuple[Measured, float, float, Tokens, SpinReport] | None = None):
         self.cand, self.original, self.confidence, self.reason = cand, original, confidence, reason
-        self._evidence = evidence if isinstance(evidence, dict) else None
-        self._make = None if isinstance(evidence, dict) else evidence
+        self._evidence, self._from = evidence, measured
 
     @property
     def evidence(self) -> dict[str, float]:
         if self._evidence is None:
-            assert self._make is not None
-            self._evidence, self._make = self._make(), None
+            self._evidence = {} if self._from is None else _explain(*self._from)
+            self._from = None
         return self._evidence
 
 
@@ -243,13 +244,15 @@ def decide_one(m: Measured, decision: DecisionModel, tokens: Tokens, report: Spi
     conf = sigmoid(m.base + w.get("context", 0.0) * context + w.get("choice", 0.0) * choice)
     c = m.cand
     reason = "spelled-out number" if c.rule == "numeral" else "synonym in a spun text"
+    return Scored(c, c.originals[best], conf, reason, measured=(m, context, choice, tokens, report))
 
-    def explain() -> dict[str, float]:
-        capital = c.i >= 0 and tokens.words[c.i][:1].isupper()
-        ev = evidence_of(c, report, m.local, m.unspun, m.initial, capital, document_term(report))
-        return {**ev, "context": context, "choice": choice}
 
-    return Scored(c, c.originals[best], conf, reason, explain)
+def _explain(m: Measured, context: float, choice: float, tokens: Tokens, report: SpinReport) -> dict[str, float]:
+    """The named evidence of a decided candidate (see :func:`decide_one`)."""
+    c = m.cand
+    capital = c.i >= 0 and tokens.words[c.i][:1].isupper()
+    ev = evidence_of(c, report, m.local, m.unspun, m.initial, capital, document_term(report))
+    return {**ev, "context": context, "choice": choice}
 
 
 def score_artifacts(
