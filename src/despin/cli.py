@@ -450,7 +450,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
         provenance = (f"fitted by despin learn --decisions on {len(pairs)} spun/original pairs of {groups} story groups"
                       f"{f' and {len(unpaired)} unpaired spun texts' if unpaired else ''}")
         model = fit_decisions(pairs, make, folds=min(4, groups), provenance=provenance, clean=clean,
-                              unpaired=unpaired_pairs)
+                              unpaired=unpaired_pairs, lm=make(pairs[:1]).lm)
         write_decision_model(model, args.decisions)
         if not args.quiet:
             print(f"despin: decision model fitted on {model.fitted.get('candidates')} candidates -> {args.decisions}",
@@ -542,12 +542,16 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     _add_option(p, "threshold", type=_unit_float, metavar="CONFIDENCE")
     _add_lexicon_options(p)
     _add_option(p, "protect", action="append", choices=sorted(PROTECT_KINDS))
+    _add_context_options(p)
+    _add_option(p, "decision_model", metavar="JSON")
+
+
+def _add_context_options(p: argparse.ArgumentParser) -> None:
     _add_option(p, "context", choices=["ngram", "lm"])
     p.add_argument("--no-context", dest="context", action="store_const", const=False,
                    help="do not use a context model")
     _add_option(p, "model_path", metavar="FILE")
     _add_option(p, "lm_path", metavar="GGUF")
-    _add_option(p, "decision_model", metavar="JSON")
 
 
 def _add_learn_data_options(p: argparse.ArgumentParser) -> None:
@@ -706,6 +710,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_learn_data_options(n)
     n.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     _add_lexicon_options(n)
+    _add_context_options(n)
     n.set_defaults(func=cmd_learn)
 
     b = sub.add_parser("build-model", help="build a context model (trigram language model) from a clean corpus",

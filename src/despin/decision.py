@@ -28,7 +28,7 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,7 @@ EVIDENCE: tuple[str, ...] = (
     "unspun_original",  # how often (up to 3) the original also stands unspun in the text
     "multiword",  # 1 if the form has several words
     "numeral",  # 1 for a digit written for a number word
+    "lm",  # the neural language model's advantage (nats) for the chosen original (context="lm" only)
 )
 
 
@@ -91,7 +92,12 @@ class DetectionParams:
 
 @dataclass(frozen=True)
 class DecisionModel:
-    """Fitted coefficients (plain data; see the module docstring)."""
+    """Fitted coefficients (plain data; see the module docstring).
+
+    ``lm``, when present, is the model for ``context="lm"``: candidates whose
+    confidence under this model lies within its ``band`` are decided again by
+    it, with the neural language model's advantages (``lm_weight`` in the
+    choice, evidence ``lm`` in the edit)."""
 
     intercept: float
     weights: Mapping[str, float]
@@ -101,11 +107,17 @@ class DecisionModel:
     provenance: str = ""
     fitted: Mapping[str, Any] = field(default_factory=dict)
     detection: DetectionParams = field(default_factory=DetectionParams)
+    lm_weight: float = 0.0
+    band: tuple[float, float] = (0.0, 1.0)
+    lm: DecisionModel | None = None
 
-    def choice(self, advantages: Sequence[float]) -> list[float]:
+    def choice(self, advantages: Sequence[float], lm: Sequence[float] | None = None) -> list[float]:
         """The probability of each original (in the entry's order), given the
-        context advantage of each over the literal form."""
+        context advantage of each over the literal form (and the neural
+        language model's, ``lm``, where the model weighs it)."""
         scores = [self.context_weight * self.clip_context(a) - self.rank_cost * r for r, a in enumerate(advantages)]
+        if lm is not None and self.lm_weight:
+            scores = [x + self.lm_weight * self.clip_context(b) for x, b in zip(scores, lm, strict=True)]
         top = max(scores)
         exp = [math.exp(s - top) for s in scores]
         total = sum(exp)
@@ -120,17 +132,20 @@ class DecisionModel:
         """A context advantage bounded to +-``clip`` nats."""
         return -self.clip if x < -self.clip else self.clip if x > self.clip else x
 
-    def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "format": FORMAT,
-            "provenance": self.provenance,
-            "choice": {"rank_cost": self.rank_cost, "context_weight": self.context_weight},
+    def _coefficients(self) -> dict[str, Any]:
+        return {
+            "choice": {"rank_cost": self.rank_cost, "context_weight": self.context_weight, "lm_weight": self.lm_weight},
             "clip": self.clip,
             "edit": {"intercept": self.intercept, **{k: self.weights[k] for k in EVIDENCE if k in self.weights}},
-            "detection": {"scale": self.detection.scale, "offset": self.detection.offset,
-                          "drift": self.detection.drift},
-            "fitted": dict(self.fitted),
         }
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"format": FORMAT, "provenance": self.provenance, **self._coefficients()}
+        body["detection"] = {"scale": self.detection.scale, "offset": self.detection.offset,
+                             "drift": self.detection.drift}
+        if self.lm is not None:
+            body["lm"] = {**self.lm._coefficients(), "band": list(self.lm.band)}
+        body["fitted"] = dict(self.fitted)
         body["sha256"] = _digest(body)
         return body
 
@@ -154,29 +169,47 @@ def parse_decision_model(body: Any, path: str) -> DecisionModel:
     if body.get("sha256") != _digest(body):
         raise ModelError(f"{path}: checksum mismatch (the file is corrupt or was edited by hand)")
     try:
-        choice, edit = body["choice"], dict(body["edit"])
-        unknown = sorted(set(edit) - set(EVIDENCE) - {"intercept"})
-        if unknown:
-            raise ModelError(f"{path}: unknown evidence {', '.join(unknown)}")
-        clip = _number(f"{path}: clip", body["clip"])
-        if clip <= 0:
-            raise ModelError(f"{path}: clip must be positive")
-        det = body["detection"]
-        detection = DetectionParams(*(_number(f"{path}: detection.{k}", det[k]) for k in ("scale", "offset", "drift")))
-        if detection.scale <= 0:
-            raise ModelError(f"{path}: detection.scale must be positive")
-        return DecisionModel(
-            intercept=_number(f"{path}: edit.intercept", edit.pop("intercept")),
-            weights={k: _number(f"{path}: edit.{k}", v) for k, v in edit.items()},
-            rank_cost=_number(f"{path}: choice.rank_cost", choice["rank_cost"]),
-            context_weight=_number(f"{path}: choice.context_weight", choice["context_weight"]),
-            clip=clip,
-            provenance=str(body.get("provenance", "")),
-            fitted=dict(body.get("fitted", {})),
-            detection=detection,
-        )
-    except (KeyError, TypeError, AttributeError) as exc:
+        lm = None
+        if "lm" in body:
+            part = body["lm"]
+            lo, hi = (_number(f"{path}: lm.band", x) for x in part["band"])
+            if not 0.0 <= lo <= hi <= 1.0:
+                raise ModelError(f"{path}: lm.band must be two numbers 0 <= lo <= hi <= 1")
+            lm = replace(_coefficients(part, f"{path}: lm."), band=(lo, hi))
+        detection = _detection(body["detection"], path)
+        return replace(_coefficients(body, f"{path}: "), provenance=str(body.get("provenance", "")),
+                       fitted=dict(body.get("fitted", {})), detection=detection, lm=lm)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        if isinstance(exc, ModelError):
+            raise
         raise ModelError(f"{path}: malformed decision model ({exc!r})") from None
+
+
+def _detection(det: Any, path: str) -> DetectionParams:
+    detection = DetectionParams(*(_number(f"{path}: detection.{k}", det[k]) for k in ("scale", "offset", "drift")))
+    if detection.scale <= 0:
+        raise ModelError(f"{path}: detection.scale must be positive")
+    return detection
+
+
+def _coefficients(body: Any, where: str) -> DecisionModel:
+    """The choice and edit coefficients of a model (or of its lm part); ``where``
+    prefixes every message ("FILE: " or "FILE: lm.")."""
+    choice, edit = body["choice"], dict(body["edit"])
+    unknown = sorted(set(edit) - set(EVIDENCE) - {"intercept"})
+    if unknown:
+        raise ModelError(f"{where}unknown evidence {', '.join(unknown)}")
+    clip = _number(f"{where}clip", body["clip"])
+    if clip <= 0:
+        raise ModelError(f"{where}clip must be positive")
+    return DecisionModel(
+        intercept=_number(f"{where}edit.intercept", edit.pop("intercept")),
+        weights={k: _number(f"{where}edit.{k}", v) for k, v in edit.items()},
+        rank_cost=_number(f"{where}choice.rank_cost", choice["rank_cost"]),
+        context_weight=_number(f"{where}choice.context_weight", choice["context_weight"]),
+        lm_weight=_number(f"{where}choice.lm_weight", choice.get("lm_weight", 0.0)),
+        clip=clip,
+    )
 
 
 def _read(path: str) -> DecisionModel:

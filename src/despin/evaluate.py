@@ -347,7 +347,8 @@ def _fitted_decisions(
     from .decision import write_decision_model
     from .fit import fit_decisions
 
-    model = fit_decisions(train, make, folds=min(4, len({p.group for p in train})), clean=clean, unpaired=unpaired)
+    model = fit_decisions(train, make, folds=min(4, len({p.group for p in train})), clean=clean, unpaired=unpaired,
+                          lm=make(train[:1]).lm)
     fd, path = tempfile.mkstemp(prefix="despin-decisions-", suffix=".json")
     os.close(fd)
     write_decision_model(model, path)

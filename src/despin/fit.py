@@ -27,7 +27,7 @@ import os
 import random
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .candidates import Candidate, scan
@@ -35,16 +35,19 @@ from .decision import EVIDENCE, DecisionModel, DetectionParams
 from .detection import spin_report
 from .errors import DespinError
 from .learn import Alignment, LineAlignment, Pair, align_pair
+from .pipeline import lm_advantages
 from .score import document_term, evidence_of, measure
 from .tokenize import WORD_RE, tokenize
 
 if TYPE_CHECKING:
+    from .lm import LMScorer
     from .restorer import Restorer
 
 __all__ = ["Example", "label", "examples", "fit_choice", "fit_edit", "fit_detection", "group_folds", "fit_decisions",
            "windows"]
 
 L2 = 1.0  # ridge penalty on every coefficient but the intercept
+CLIP = 8.0  # context advantages beyond this many nats say no more
 
 
 @dataclass
@@ -56,6 +59,7 @@ class Example:
     advantages: list[float]
     correct: frozenset[int]
     where: str = ""
+    lm: list[float] | None = None  # the neural language model's advantages, when read
 
 
 def _lower_words(s: str) -> list[str]:
@@ -110,9 +114,10 @@ def _right_originals(la: LineAlignment, ti: int, tj: int, originals: Sequence[st
     return frozenset(right)
 
 
-def examples(restorer: Restorer, pairs: Iterable[Pair]) -> list[Example]:
+def examples(restorer: Restorer, pairs: Iterable[Pair], lm: LMScorer | None = None) -> list[Example]:
     """The measured, labelled candidates of the spun texts of ``pairs``, as
-    ``restorer`` (its lexicon and context model) sees them in texts it calls spun."""
+    ``restorer`` (its lexicon and context model) sees them in texts it calls
+    spun; with ``lm``, also the neural language model's advantages."""
     lexicon, model = restorer.lexicon, restorer.model
     out: list[Example] = []
     for pair in pairs:
@@ -124,11 +129,13 @@ def examples(restorer: Restorer, pairs: Iterable[Pair]) -> list[Example]:
         labels = label(align_pair(pair), found.candidates)
         right = {id(c): lab for c, lab in zip(found.candidates, labels, strict=True)}
         document = document_term(report)
-        for m in measure(tokens, found.candidates, report, lexicon, restorer.decision, model, found.original_counts):
+        measured = measure(tokens, found.candidates, report, lexicon, restorer.decision, model, found.original_counts)
+        neural = lm_advantages(lm, tokens, measured) if lm is not None else [None] * len(measured)
+        for m, adv in zip(measured, neural, strict=True):
             c = m.cand
             capital = c.i >= 0 and tokens.words[c.i][:1].isupper()
             evidence = evidence_of(c, report, m.local, m.unspun, m.initial, capital, document)
-            out.append(Example(evidence, m.advantages, right[id(c)], f"{pair.name}:{c.start}"))
+            out.append(Example(evidence, m.advantages, right[id(c)], f"{pair.name}:{c.start}", adv))
     return out
 
 
@@ -149,23 +156,33 @@ def _newton(grad_hess: Callable[[Any], tuple[Any, Any, float]], dim: int, iters:
     return w
 
 
-def fit_choice(data: Sequence[Example], clip: float = 4.0) -> tuple[float, float]:
-    """(rank_cost, context_weight) of the softmax choice, fitted on candidates
-    with several originals of which some are right."""
+def fit_choice(data: Sequence[Example], clip: float = 4.0, use_lm: bool = False) -> tuple[float, float, float]:
+    """(rank_cost, context_weight, lm_weight) of the softmax choice, fitted on
+    candidates with several originals of which some are right (``lm_weight``
+    0 unless ``use_lm``: then the examples' neural advantages count too)."""
     import numpy as np
 
-    rows = [(ex.advantages, ex.correct) for ex in data if len(ex.advantages) > 1 and ex.correct]
+    rows = [ex for ex in data if len(ex.advantages) > 1 and ex.correct and (ex.lm is not None or not use_lm)]
     if not rows:
-        return 0.7, 1.0
-    feats = [np.array([[-float(r), max(-clip, min(clip, a))] for r, a in enumerate(adv)]) for adv, _ in rows]
+        return 0.7, 1.0, 0.0
+
+    def row(ex: Example) -> Any:
+        cols = [[-float(r), max(-clip, min(clip, a))] for r, a in enumerate(ex.advantages)]
+        if use_lm:
+            assert ex.lm is not None
+            cols = [c + [max(-clip, min(clip, b))] for c, b in zip(cols, ex.lm, strict=True)]
+        return np.array(cols)
+
+    feats = [row(ex) for ex in rows]
+    dim = 3 if use_lm else 2
 
     def grad_hess(w: Any) -> tuple[Any, Any, float]:
-        g, h, loss = L2 * w, L2 * np.eye(2), 0.5 * L2 * float(w @ w)
-        for x, (_, right) in zip(feats, rows, strict=True):
+        g, h, loss = L2 * w, L2 * np.eye(dim), 0.5 * L2 * float(w @ w)
+        for x, ex in zip(feats, rows, strict=True):
             p = np.exp(x @ w - (x @ w).max())
             p /= p.sum()
             mask = np.zeros(len(p))
-            mask[list(right)] = 1.0
+            mask[list(ex.correct)] = 1.0
             q = p * mask / (p * mask).sum()  # posterior over the right ones
             mean_p, mean_q = p @ x, q @ x
             g += mean_p - mean_q
@@ -173,8 +190,8 @@ def fit_choice(data: Sequence[Example], clip: float = 4.0) -> tuple[float, float
             loss -= math.log(float((p * mask).sum()))
         return g, h, loss
 
-    w = _newton(grad_hess, 2)
-    return float(w[0]), float(w[1])
+    w = _newton(grad_hess, dim)
+    return float(w[0]), float(w[1]), float(w[2]) if use_lm else 0.0
 
 
 def fit_edit(data: Sequence[Example], choice: DecisionModel) -> tuple[float, dict[str, float]]:
@@ -182,12 +199,15 @@ def fit_edit(data: Sequence[Example], choice: DecisionModel) -> tuple[float, dic
     chosen original is right" on the evidence (with ``choice``'s choice)."""
     import numpy as np
 
-    names = [n for n in EVIDENCE]
+    use_lm = bool(choice.lm_weight)
+    names = [n for n in EVIDENCE if use_lm or n != "lm"]
     x_rows, y = [], []
     for ex in data:
-        probs = choice.choice(ex.advantages)
+        probs = choice.choice(ex.advantages, ex.lm if use_lm else None)
         best = max(range(len(probs)), key=probs.__getitem__)
         ev = dict(ex.evidence, context=choice.clip_context(ex.advantages[best]), choice=math.log(probs[best]))
+        if use_lm and ex.lm is not None:
+            ev["lm"] = choice.clip_context(ex.lm[best])
         x_rows.append([1.0] + [ev.get(n, 0.0) for n in names])
         y.append(1.0 if best in ex.correct else 0.0)
     x, t = np.array(x_rows), np.array(y)
@@ -292,10 +312,14 @@ def fit_decisions(
     clean: Sequence[str] = (),
     unpaired: Sequence[Pair] = (),
     seed: int = 0,
+    lm: LMScorer | None = None,
 ) -> DecisionModel:
     """Fit the decision model on ``pairs``, cross-fitted: each fold of story
     groups is measured by ``restorer_for(the other pairs)`` (a restorer whose
     lexicon was learned without them).
+
+    With ``lm`` (a neural scorer), the model's ``lm`` part is fitted too, on
+    the same candidates with the neural advantages (:func:`fit_lm_part`).
 
     With ``clean`` texts, detection's score is fitted too (:func:`fit_detection`):
     the spun texts of the pairs and the ``unpaired`` spun texts (each with a
@@ -309,17 +333,18 @@ def fit_decisions(
     for held in split:
         rest = [p for p in pairs if p not in held] if folds > 1 else list(pairs)
         last = restorer_for(rest)
-        data += examples(last, held)
+        data += examples(last, held, lm)
         groups = {p.group for p in held}
         texts = [p.spun for p in held] + [u.spun for u in unpaired if u.group in groups]
         spun_evidence += _evidence(last, texts, rng)
     known = {p.group for p in pairs}
     if last is not None:  # unpaired texts of groups no pair has: no fold learned them
         spun_evidence += _evidence(last, [u.spun for u in unpaired if u.group not in known], rng)
-    clip = 4.0
-    rank_cost, context_weight = fit_choice(data, clip)
+    clip = CLIP
+    rank_cost, context_weight, _ = fit_choice(data, clip)
     choice = DecisionModel(0.0, {}, rank_cost, context_weight, clip)
     intercept, weights = fit_edit(data, choice)
+    primary = DecisionModel(intercept, weights, rank_cost, context_weight, clip)
     fitted: dict[str, Any] = {"pairs": len(pairs), "groups": len(known), "candidates": len(data),
                               "right": sum(1 for ex in data if ex.correct), "folds": folds}
     detection = DetectionParams()
@@ -328,7 +353,42 @@ def fit_decisions(
         clean_evidence = _evidence(everything, clean, rng)
         detection = fit_detection(spun_evidence, clean_evidence)
         fitted.update(spun_texts=len(spun_evidence), clean_texts=len(clean_evidence))
-    return DecisionModel(intercept, weights, rank_cost, context_weight, clip, provenance, fitted, detection)
+    lm_part = fit_lm_part(data, primary) if lm is not None else None
+    return replace(primary, provenance=provenance, fitted=fitted, detection=detection, lm=lm_part)
+
+
+def fit_lm_part(data: Sequence[Example], primary: DecisionModel, coverage: float = 0.98) -> DecisionModel:
+    """The ``context="lm"`` model: choice and edit fitted with the neural
+    advantages, and the band of the ``primary`` model's confidence within
+    which the two disagree on ``coverage`` of the candidates where they do
+    (the others keep the primary's decision, without the neural model)."""
+    rank_cost, context_weight, lm_weight = fit_choice(data, primary.clip, use_lm=True)
+    choice = DecisionModel(0.0, {}, rank_cost, context_weight, primary.clip, lm_weight=lm_weight)
+    intercept, weights = fit_edit(data, choice)
+    model = replace(choice, intercept=intercept, weights=weights)
+    differ = []
+    for ex in data:
+        if ex.lm is None:
+            continue
+        first, second = _decision(primary, ex, None), _decision(model, ex, ex.lm)
+        if (first[1] >= 0.5) != (second[1] >= 0.5) or (second[1] >= 0.5 and first[0] != second[0]):
+            differ.append(first[1])
+    differ.sort()
+    if not differ:
+        return replace(model, band=(0.5, 0.5))
+    cut = (1.0 - coverage) / 2
+    lo, hi = differ[int(cut * (len(differ) - 1))], differ[int((1 - cut) * (len(differ) - 1))]
+    return replace(model, band=(round(lo, 4), round(hi, 4)))
+
+
+def _decision(model: DecisionModel, ex: Example, lm: list[float] | None) -> tuple[int, float]:
+    """The original ``model`` chooses for an example, and its confidence."""
+    probs = model.choice(ex.advantages, lm)
+    best = max(range(len(probs)), key=probs.__getitem__)
+    ev = dict(ex.evidence, context=model.clip_context(ex.advantages[best]), choice=math.log(probs[best]))
+    if lm is not None:
+        ev["lm"] = model.clip_context(lm[best])
+    return best, model.confidence(ev)
 
 
 def learned_restorer_factory(

@@ -8,6 +8,7 @@ text's spin report is known. It reads the resources of a
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from typing import Protocol
 
 import regex
@@ -19,9 +20,20 @@ from .decision import DecisionModel
 from .detection import SpinReport
 from .edits import Edit
 from .lexicon import Lexicon, artifact_lexicon
+from .lm import LMScorer, SlotRequest
 from .protect import protected_spans
 from .render import render
-from .score import ContextScorer, Scored, decide_one, measure, reread, restored_neighbours, score_artifacts
+from .score import (
+    ContextScorer,
+    Measured,
+    Scored,
+    decide_one,
+    decide_with_lm,
+    measure,
+    reread,
+    restored_neighbours,
+    score_artifacts,
+)
 from .tokenize import Tokens, tokenize
 
 __all__ = ["Resources", "left_alone", "stage_edits"]
@@ -46,6 +58,9 @@ class Resources(Protocol):
     @property
     def decision(self) -> DecisionModel: ...
 
+    @property
+    def lm(self) -> LMScorer | None: ...
+
 
 def stage_edits(r: Resources, tokens: Tokens, report: SpinReport, considered: list[Edit] | None = None) -> list[Edit]:
     """The edits for the text of ``tokens`` whose spin report is ``report``; the
@@ -59,10 +74,13 @@ def stage_edits(r: Resources, tokens: Tokens, report: SpinReport, considered: li
         return []
     model = r.model if report.spun else None
     scored: list[Scored] = score_artifacts(tokens, found.candidates, model, r.decision)
-    measured = []
+    measured: list[Measured] = []
+    by_lm: set[int] = set()
     if report.spun:
         measured = measure(tokens, found.candidates, report, r.lexicon, r.decision, model, found.original_counts)
-        scored += [decide_one(m, r.decision, tokens, report) for m in measured]
+        decided = [decide_one(m, r.decision, tokens, report) for m in measured]
+        decided, by_lm = _with_lm(r, tokens, report, measured, decided)
+        scored += decided
     protected = protected_spans(tokens.text, found.quotes, "quotes" in cfg.protect, r.protect_re)
     protect_names = "names" in cfg.protect
     chosen = decide(scored, cfg.threshold, protected, protect_names)
@@ -70,7 +88,8 @@ def stage_edits(r: Resources, tokens: Tokens, report: SpinReport, considered: li
         # Read the context again, with restored neighbours in place, for the
         # candidates next to an edit.
         neighbours = restored_neighbours(chosen)
-        again = [m for m in measured if m.cand.i >= 0 and (m.cand.i - 1 in neighbours or m.cand.j in neighbours)]
+        again = [m for m in measured if m.cand.i >= 0 and (m.cand.i - 1 in neighbours or m.cand.j in neighbours)
+                 and id(m.cand) not in by_lm]
         if again:
             for m in again:
                 m.advantages = reread(tokens, m, model, neighbours)
@@ -82,6 +101,33 @@ def stage_edits(r: Resources, tokens: Tokens, report: SpinReport, considered: li
         made = {id(s) for s in chosen}
         considered.extend(e for s in scored if id(s) not in made for e in render(tokens, [s]))
     return render(tokens, chosen)
+
+
+def _with_lm(r: Resources, tokens: Tokens, report: SpinReport, measured: list[Measured],
+             decided: list[Scored]) -> tuple[list[Scored], set[int]]:
+    """``decided`` with the candidates whose confidence lies in the band of the
+    ``context="lm"`` model decided again by it, with the neural language
+    model read in one batch for them only; and the ids of those candidates."""
+    lm_model = r.decision.lm
+    if r.lm is None or lm_model is None:
+        return decided, set()
+    lo, hi = lm_model.band
+    uncertain = [k for k, s in enumerate(decided) if lo <= s.confidence <= hi]
+    if not uncertain:
+        return decided, set()
+    advantages = lm_advantages(r.lm, tokens, [measured[k] for k in uncertain])
+    out = list(decided)
+    for k, adv in zip(uncertain, advantages, strict=True):
+        out[k] = decide_with_lm(measured[k], lm_model, adv, tokens, report)
+    return out, {id(measured[k].cand) for k in uncertain}
+
+
+def lm_advantages(lm: LMScorer, tokens: Tokens, measured: Sequence[Measured]) -> list[list[float]]:
+    """The neural language model's advantage of each original over the literal
+    form, for each measured candidate (all read in one batch)."""
+    requests = [SlotRequest(tokens, m.cand.i, m.cand.j, (tokens.text[m.cand.start : m.cand.end], *m.cand.originals))
+                for m in measured]
+    return [[x - logprobs[0] for x in logprobs[1:]] for logprobs in lm.window_logprobs_batch(requests)]
 
 
 def left_alone(r: Resources, text: str, report: SpinReport, edits: tuple[Edit, ...]) -> tuple[Edit, ...]:

@@ -104,7 +104,7 @@ def check_files(config: Config) -> None:
         problem = _unreadable(path)
         if problem:
             raise LexiconError(problem, path)
-    if config.context is True and config.model_path is not None:  # (the n-gram model's file)
+    if config.context and config.model_path is not None:  # (the n-gram model's file)
         problem = _unreadable(config.model_path)
         if problem:
             raise ModelError(f"{config.model_path}: {problem} (context model)")
@@ -186,12 +186,16 @@ class Restorer:
         if not self._model_loaded:
             with self._lock:
                 if not self._model_loaded:
-                    if self._lm is not None:
-                        self._model = self._lm
-                    elif self.config.context:
+                    if self.config.context:
                         self._model = load_model(self.config.model_path)
                     self._model_loaded = True
         return self._model
+
+    @property
+    def lm(self) -> LMScorer | None:
+        """The neural scorer with ``context="lm"`` (which decides again the
+        candidates the n-gram model leaves uncertain), else None."""
+        return self._lm
 
     @property
     def decision(self) -> DecisionModel:
@@ -212,8 +216,9 @@ class Restorer:
         if not detect_only:
             quick_index(self.lexicon)
             artifact_lexicon(self.lexicon)
-            if isinstance(self.model, LMScorer):
-                self.model.load_weights()
+            _ = self.model
+            if self._lm is not None:
+                self._lm.load_weights()
             _ = self.decision
         return self
 

@@ -36,8 +36,19 @@ from .lexicon import Lexicon
 from .logistic import logit, sigmoid
 from .tokenize import Tokens, sentence_initial
 
-__all__ = ["ContextScorer", "Measured", "Scored", "decide_one", "document_term", "evidence_of", "measure", "reread",
-           "restored_neighbours", "score_artifacts"]
+__all__ = [
+    "ContextScorer",
+    "Measured",
+    "Scored",
+    "decide_one",
+    "decide_with_lm",
+    "document_term",
+    "evidence_of",
+    "measure",
+    "reread",
+    "restored_neighbours",
+    "score_artifacts",
+]
 
 LOCAL_WINDOW = 40  # tokens each side whose forms make a candidate's local evidence
 _DOCUMENT_CLIP = 10.0
@@ -247,12 +258,29 @@ def decide_one(m: Measured, decision: DecisionModel, tokens: Tokens, report: Spi
     return Scored(c, c.originals[best], conf, reason, measured=(m, context, choice, tokens, report))
 
 
-def _explain(m: Measured, context: float, choice: float, tokens: Tokens, report: SpinReport) -> dict[str, float]:
+def _explain(m: Measured, context: float, choice: float, tokens: Tokens, report: SpinReport,
+             lm: float | None = None) -> dict[str, float]:
     """The named evidence of a decided candidate (see :func:`decide_one`)."""
     c = m.cand
     capital = c.i >= 0 and tokens.words[c.i][:1].isupper()
     ev = evidence_of(c, report, m.local, m.unspun, m.initial, capital, document_term(report))
-    return {**ev, "context": context, "choice": choice}
+    out = {**ev, "context": context, "choice": choice}
+    if lm is not None:
+        out["lm"] = lm
+    return out
+
+
+def decide_with_lm(m: Measured, model: DecisionModel, lm: list[float], tokens: Tokens, report: SpinReport) -> Scored:
+    """The decision of the ``context="lm"`` model (a decision model's ``lm``
+    part) for a measured candidate, given the neural language model's
+    advantage of each original over the literal form (``lm``)."""
+    probs = model.choice(m.advantages, lm)
+    best = max(range(len(probs)), key=probs.__getitem__)
+    context, choice = model.clip_context(m.advantages[best]), math.log(probs[best])
+    evidence = _explain(m, context, choice, tokens, report, model.clip_context(lm[best]))
+    c = m.cand
+    reason = "spelled-out number" if c.rule == "numeral" else "synonym in a spun text (neural context)"
+    return Scored(c, c.originals[best], model.confidence(evidence), reason, evidence)
 
 
 def score_artifacts(
