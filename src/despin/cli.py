@@ -419,7 +419,7 @@ def _eval_folds(args: argparse.Namespace, cfg: Config) -> list[Restorer]:
 
 
 def cmd_learn(args: argparse.Namespace) -> int:
-    from .fit import fit_decisions, learned_restorer_factory
+    from .fit import fit_decisions, learned_restorer_factory, neural_scorer
     from .learn import learn, read_pairs, read_spun_texts
     from .lexicon import load_lexicon
 
@@ -450,7 +450,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
         provenance = (f"fitted by despin learn --decisions on {len(pairs)} spun/original pairs of {groups} story groups"
                       f"{f' and {len(unpaired)} unpaired spun texts' if unpaired else ''}")
         model = fit_decisions(pairs, make, folds=min(4, groups), provenance=provenance, clean=clean,
-                              unpaired=unpaired_pairs, lm=make(pairs[:1]).lm)
+                              unpaired=unpaired_pairs, lm=neural_scorer(options))
         write_decision_model(model, args.decisions)
         if not args.quiet:
             print(f"despin: decision model fitted on {model.fitted.get('candidates')} candidates -> {args.decisions}",

@@ -328,7 +328,7 @@ def cross_validate(
         restorer = make(train)
         if refit:
             clean = getattr((learn_kwargs or {}).get("clean"), "texts", [])
-            path = _fitted_decisions(train, make, clean, [u for u in unpaired if u.group not in held])
+            path = _fitted_decisions(train, make, clean, [u for u in unpaired if u.group not in held], options)
             restorer = Restorer(restorer.config.replace(decision_model=path))
         restorers.append(restorer)
         if progress is not None:
@@ -340,15 +340,16 @@ def cross_validate(
 
 
 def _fitted_decisions(
-    train: Sequence[Pair], make: Callable[[Sequence[Pair]], Restorer], clean: Sequence[str], unpaired: Sequence[Pair]
+    train: Sequence[Pair], make: Callable[[Sequence[Pair]], Restorer], clean: Sequence[str], unpaired: Sequence[Pair],
+    options: dict[str, Any],
 ) -> str:
     import tempfile
 
     from .decision import write_decision_model
-    from .fit import fit_decisions
+    from .fit import fit_decisions, neural_scorer
 
     model = fit_decisions(train, make, folds=min(4, len({p.group for p in train})), clean=clean, unpaired=unpaired,
-                          lm=make(train[:1]).lm)
+                          lm=neural_scorer(options))
     fd, path = tempfile.mkstemp(prefix="despin-decisions-", suffix=".json")
     os.close(fd)
     write_decision_model(model, path)

@@ -43,8 +43,20 @@ if TYPE_CHECKING:
     from .lm import LMScorer
     from .restorer import Restorer
 
-__all__ = ["Example", "label", "examples", "fit_choice", "fit_edit", "fit_detection", "group_folds", "fit_decisions",
-           "windows"]
+__all__ = [
+    "Example",
+    "examples",
+    "fit_choice",
+    "fit_decisions",
+    "fit_detection",
+    "fit_edit",
+    "fit_lm_part",
+    "group_folds",
+    "label",
+    "learned_restorer_factory",
+    "neural_scorer",
+    "windows",
+]
 
 L2 = 1.0  # ridge penalty on every coefficient but the intercept
 CLIP = 8.0  # context advantages beyond this many nats say no more
@@ -389,6 +401,15 @@ def _decision(model: DecisionModel, ex: Example, lm: list[float] | None) -> tupl
     if lm is not None:
         ev["lm"] = model.clip_context(lm[best])
     return best, model.confidence(ev)
+
+
+def neural_scorer(options: dict[str, Any]) -> LMScorer | None:
+    """The neural scorer that restorer ``options`` ask for (``context="lm"``), else None."""
+    if options.get("context") != "lm":
+        return None
+    from .lm import LMScorer
+
+    return LMScorer(options.get("lm_path"))
 
 
 def learned_restorer_factory(
