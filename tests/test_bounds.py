@@ -18,7 +18,7 @@ from despin.bounds import (
     stays_unspun,
     surely_clean,
 )
-from despin.decision import detection_params
+from despin.decision import DetectionParams, detection_params
 from despin.lexicon import bundled_lexicon_files, is_learned_slice
 from despin.detection import spin_report
 from despin.tokenize import _space_table, space_out, split_words, tokenize
@@ -194,20 +194,21 @@ def test_stays_unspun_chains_over_two_rewrites(paragraphs, data, margin):
 
 
 def test_stays_unspun_says_so_for_a_long_clean_text_and_not_for_a_short_one():
-    clean = "\n\n".join(["The officials said the talks went well."] * 3000)  # drift absorbs the bound
-    bound = UnspunBound.of(spin_report(clean, SMALL.lexicon, SPIN_THRESHOLD))
+    params = DetectionParams(scale=0.3, offset=12.0, drift=2.5)  # a drift that absorbs the bound
+    clean = "\n\n".join(["The officials said the talks went well."] * 3000)
+    bound = UnspunBound.of(spin_report(clean, SMALL.lexicon, SPIN_THRESHOLD, params=params))
     after = stays_unspun(
         bound, [tokenize("The officials said the talks went well.")], [tokenize("The {that a} talks.")], SMALL.lexicon,
-        SPIN_THRESHOLD,
+        SPIN_THRESHOLD, params,
     )
     assert after is not None and after.llr > bound.llr and after.words < bound.words
     spun = "\n\n".join(["The officers mentioned the navy in response to it."] * 20)
-    report = spin_report(spun, SMALL.lexicon, SPIN_THRESHOLD)
+    report = spin_report(spun, SMALL.lexicon, SPIN_THRESHOLD, params=params)
     assert report.spun and UnspunBound.of(report) is None
     short = "The officials said so."
-    bound = UnspunBound.of(spin_report(short, SMALL.lexicon, SPIN_THRESHOLD))
+    bound = UnspunBound.of(spin_report(short, SMALL.lexicon, SPIN_THRESHOLD, params=params))
     assert bound is not None  # not spun, but too few words to absorb a paragraph of spun forms
     assert stays_unspun(
         bound, [tokenize(short)], [tokenize("The officers mentioned the navy in response to it.")], SMALL.lexicon,
-        SPIN_THRESHOLD,
+        SPIN_THRESHOLD, params,
     ) is None

@@ -116,7 +116,7 @@ def stays_unspun(
     growth = 2 * max(0.0, group_cap(most) - group_cap(bound.most_words)) * (bound.originals + len(touched))
     llr = bound.llr + rise + growth + spintax * SPINTAX_LLR
     words = max(words, 0)
-    if detection_params(params).score(llr, words) < threshold:
+    if detection_params(params).highest(llr, words, max(most, words)) < threshold:
         return UnspunBound(llr, words, most, bound.originals + len(touched))
     return None
 

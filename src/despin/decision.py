@@ -39,6 +39,7 @@ from .logistic import sigmoid
 __all__ = [
     "EVIDENCE",
     "FORMAT",
+    "SHORT_WORDS",
     "DecisionModel",
     "DetectionParams",
     "bundled_decision_path",
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 FORMAT = "despin-decisions 1"
+SHORT_WORDS = 50  # texts shorter than this need more evidence to be called spun (DetectionParams.short)
 
 #: The named evidence an edit's confidence is computed from (see despin.score).
 EVIDENCE: tuple[str, ...] = (
@@ -75,19 +77,33 @@ EVIDENCE: tuple[str, ...] = (
 @dataclass(frozen=True)
 class DetectionParams:
     """How detection turns evidence into a spin score (:mod:`despin.detection`):
-    ``sigmoid(scale * (llr - drift * words / 1000 - offset))``."""
+    ``sigmoid(scale * (llr - drift * words / 1000 - short * s - offset))``,
+    where ``s = max(0, 1 - words / SHORT_WORDS)``: a text needs ``short``
+    nats more evidence the shorter it is under SHORT_WORDS words."""
 
     scale: float = 0.3
     offset: float = 12.0
     drift: float = 2.5
+    short: float = 0.0
+
+    def _against(self, words: int) -> float:
+        """The evidence (nats) a text of ``words`` words must overcome."""
+        return self.offset + self.drift * words / 1000.0 + self.short * max(0.0, 1.0 - words / SHORT_WORDS)
 
     def score(self, llr: float, words: int) -> float:
         """The spin score of a text of ``words`` words whose evidence is ``llr`` nats."""
-        return sigmoid(self.scale * (llr - self.drift * words / 1000.0 - self.offset))
+        return sigmoid(self.scale * (llr - self._against(words)))
+
+    def highest(self, llr: float, fewest: int, most: int) -> float:
+        """The highest score of a text with evidence ``llr`` and between ``fewest``
+        and ``most`` words (what it must overcome is smallest at one end or at
+        SHORT_WORDS)."""
+        candidates = {fewest, most} | ({SHORT_WORDS} if fewest < SHORT_WORDS < most else set())
+        return max(self.score(llr, n) for n in candidates)
 
     def needed(self, threshold: float, words: int) -> float:
         """The evidence (nats) at which a text of ``words`` words scores ``threshold`` (0 < threshold < 1)."""
-        return math.log(threshold / (1.0 - threshold)) / self.scale + self.offset + self.drift * words / 1000.0
+        return math.log(threshold / (1.0 - threshold)) / self.scale + self._against(words)
 
 
 @dataclass(frozen=True)
@@ -142,12 +158,25 @@ class DecisionModel:
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"format": FORMAT, "provenance": self.provenance, **self._coefficients()}
         body["detection"] = {"scale": self.detection.scale, "offset": self.detection.offset,
-                             "drift": self.detection.drift}
+                             "drift": self.detection.drift, "short": self.detection.short}
         if self.lm is not None:
             body["lm"] = {**self.lm._coefficients(), "band": list(self.lm.band)}
         body["fitted"] = dict(self.fitted)
+        body = _rounded(body)
         body["sha256"] = _digest(body)
         return body
+
+
+def _rounded(value: Any) -> Any:
+    """``value`` with every float rounded to 6 decimals (a refit on the same data
+    gives the same file, whatever order sums were taken in)."""
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
 
 
 def _digest(body: Mapping[str, Any]) -> str:
@@ -186,9 +215,10 @@ def parse_decision_model(body: Any, path: str) -> DecisionModel:
 
 
 def _detection(det: Any, path: str) -> DetectionParams:
-    detection = DetectionParams(*(_number(f"{path}: detection.{k}", det[k]) for k in ("scale", "offset", "drift")))
-    if detection.scale <= 0:
-        raise ModelError(f"{path}: detection.scale must be positive")
+    scale, offset, drift = (_number(f"{path}: detection.{k}", det[k]) for k in ("scale", "offset", "drift"))
+    detection = DetectionParams(scale, offset, drift, _number(f"{path}: detection.short", det.get("short", 0.0)))
+    if detection.scale <= 0 or detection.short < 0 or detection.drift < 0:
+        raise ModelError(f"{path}: detection.scale must be positive, short and drift not negative")
     return detection
 
 

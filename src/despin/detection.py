@@ -63,11 +63,18 @@ __all__ = [
     "counts_as_evidence",
     "evidence_index",
     "group_cap",
+    "group_rates",
     "group_rho",
     "spin_report",
 ]
 
 SPIN_RATE = 0.5  # share of an original's occurrences a spinner is assumed to replace
+# The most of an original's occurrences a learned rate says a spinner rewrites,
+# as detection counts it: the target spinner keeps some words on whole pages,
+# so one page's originals are not independent draws at the rate of all pages
+# (of 0.5, 0.7 and 0.95 on the fitting data, 0.7 separates spun pages from
+# clean text best).
+MAX_SPIN_RATE = 0.7
 MIN_WEIGHT = 0.5  # only forms at least this likely to be spinner output count as evidence
 PER_FORM_CAP = 4.0  # nats one occurrence of a spun form can contribute
 GROUP_MIN, GROUP_MAX = -3.0, 6.0  # nats one original can contribute in all, in a text of up to CAP_WORDS words
@@ -143,25 +150,46 @@ def group_cap(words: int) -> float:
 def group_rho(lexicon: Lexicon) -> dict[str, float]:
     """Per original: the clean-text rate of its spun forms relative to itself.
 
-    An entry's weight w is the prior that the form is spinner output when seen
-    in a spun text: w = r F(o) / (r F(o) + F(f)), so F(f) / F(o) = r (1 - w) / w.
+    An entry's prior p is the probability that the form is spinner output
+    when seen in a spun text: p = r F(o) / (r F(o) + F(f)), r the share of
+    the original's occurrences the spinner makes into this form (the entry's
+    learned ``rate``, else SPIN_RATE), so F(f) / F(o) = r (1 - p) / p.
     """
+    return {g: rates[0] for g, rates in group_rates(lexicon).items()}
+
+
+def group_rates(lexicon: Lexicon) -> dict[str, tuple[float, float]]:
+    """Per original: :func:`group_rho`, and the share of its occurrences a
+    spinner rewrites (the sum of its forms' learned rates where any is
+    learned, at most MAX_SPIN_RATE; else SPIN_RATE)."""
     rho: dict[str, float] = {}
+    learned: dict[str, float] = {}
     for e in lexicon.entries:
         if e.klass == "keep":
             continue
         g = e.originals[0].lower()
-        rho[g] = rho.get(g, 0.0) + SPIN_RATE * (1.0 - e.prior) / e.prior
-    return rho
+        rate = e.rate
+        rho[g] = rho.get(g, 0.0) + (rate if rate is not None else SPIN_RATE) * (1.0 - e.prior) / e.prior
+        if rate is not None:
+            learned[g] = learned.get(g, 0.0) + rate
+    return {g: (R, min(learned[g], MAX_SPIN_RATE) if g in learned else SPIN_RATE) for g, R in rho.items()}
 
 
-def _per_occurrence(R: float) -> tuple[float, float]:
+def _per_occurrence(R: float, spin: float = SPIN_RATE) -> tuple[float, float]:
     """Evidence (nats) one occurrence of a spun form adds (capped), and one
-    occurrence of the original (negative), for an original with rate ``R``."""
+    occurrence of the original (negative), for an original with rate ``R``
+    whose occurrences a spinner rewrites at the rate ``spin``."""
     R = max(R, 1e-6)
     q_clean = R / (1.0 + R)
-    q_spun = (R + SPIN_RATE) / (1.0 + R)
+    q_spun = (R + spin) / (1.0 + R)
     return min(math.log(q_spun / q_clean), PER_FORM_CAP), math.log((1.0 - q_spun) / (1.0 - q_clean))
+
+
+def _bursty(n: int) -> float:
+    """What ``n`` occurrences of one word in a text weigh: ``1 + ln n`` (a
+    word that occurs once is far likelier than chance to occur again, so
+    repeats are not independent evidence); never more than ``n``."""
+    return 1.0 + math.log(n) if n > 1 else float(n)
 
 
 def _llr(nf: Counter[str], no: Counter[str], occurrence: dict[str, Occurrence], cap: float) -> float:
@@ -176,7 +204,7 @@ def _llr(nf: Counter[str], no: Counter[str], occurrence: dict[str, Occurrence], 
         n = nf[g]
         if common and not n:
             continue
-        total += min(max(n * per_form + no[g] * per_orig, GROUP_MIN), cap)
+        total += min(max(_bursty(n) * per_form + _bursty(no[g]) * per_orig, GROUP_MIN), cap)
     return total
 
 
@@ -203,10 +231,11 @@ class EvidenceIndex:
     counting. Built once per lexicon (:func:`evidence_index`)."""
 
     def __init__(self, lexicon: Lexicon):
-        self.rho = group_rho(lexicon)
+        rates = group_rates(lexicon)
+        self.rho = {g: R for g, (R, _) in rates.items()}
         self.max_rho = SPIN_RATE * (1.0 - MIN_WEIGHT) / MIN_WEIGHT
         self.occurrence: dict[str, Occurrence] = {
-            g: (*_per_occurrence(R), R > self.max_rho) for g, R in self.rho.items()
+            g: (*_per_occurrence(R, spin), R > self.max_rho) for g, (R, spin) in rates.items()
         }
         self.singles: dict[str, list[Form]] = {}
         self.multis: dict[tuple[str, str], list[Form]] = {}
@@ -217,6 +246,8 @@ class EvidenceIndex:
                 self.singles.setdefault(e.toks[0], []).append(Form(e))
             else:
                 self.multis.setdefault((e.toks[0], e.toks[1]), []).append(Form(e))
+        for forms in self.multis.values():  # longest first, as the scan matches them
+            forms.sort(key=lambda f: -len(f.entry.toks))
         # Originals count only for groups _llr can use: those with a counted
         # form, or whose spun forms are rare enough in clean text.
         relevant = {f.group for fs in (*self.singles.values(), *self.multis.values()) for f in fs}
@@ -255,6 +286,20 @@ class FormCounts:
             self.artifacts += n
             if f.spelled is not None or e.name_only:
                 self.names_spun = True
+
+    def remove(self, f: Form) -> None:
+        """One occurrence of the single-word form ``f`` counted where a longer
+        form stands (the scan reads the longer one only)."""
+        e = f.entry
+        key = (e.spun, e.originals[0], e.klass)
+        self.nf[f.group] -= 1
+        self.forms[key] -= 1
+        if self.nf[f.group] <= 0:
+            del self.nf[f.group]
+        if self.forms[key] <= 0:
+            del self.forms[key]
+        if f.artifact:
+            self.artifacts -= 1
 
 
 def count_forms(text: str, idx: EvidenceIndex, tokens: Tokens | None = None) -> FormCounts:
@@ -300,19 +345,34 @@ def _count_single_words(
 
 
 def _count_word_pairs(counts: FormCounts, idx: EvidenceIndex, tokens: Tokens) -> None:
-    """Multi-word forms and originals, where their first two words stand."""
+    """Multi-word forms and originals, where their first two words stand. A
+    multi-word form is counted instead of the single-word forms inside it,
+    and not where an earlier one already covers its first word."""
     lows = tokens.lows
     keys = idx.bigram_keys
+    covered = -1  # the last token of the last multi-word form counted
     for i in [k for k, pair in enumerate(pairwise(lows)) if pair in keys]:
         key = (lows[i], lows[i + 1])
-        for f in idx.multis.get(key, ()):
-            if _form_at(tokens, i, f):
-                counts.add(f, 1)
+        if i > covered:
+            for f in idx.multis.get(key, ()):
+                if _form_at(tokens, i, f):
+                    counts.add(f, 1)
+                    covered = i + len(f.entry.toks) - 1
+                    _uncount_singles(counts, idx, tokens, i, covered)
+                    break
         for otoks, g in idx.orig_multis.get(key, ()):
             n = len(otoks)
             if tuple(lows[i : i + n]) == otoks and all(same_line(tokens, i + k) for k in range(n - 1)):
                 counts.no[g] += 1
                 break
+
+
+def _uncount_singles(counts: FormCounts, idx: EvidenceIndex, tokens: Tokens, first: int, last: int) -> None:
+    """Take back the single-word forms counted at tokens ``first``..``last``."""
+    for k in range(first, last + 1):
+        for f in idx.singles.get(tokens.lows[k], ()):
+            if f.spelled is None or tokens.words[k] in (f.spelled[0], f.spelled[0].upper()):
+                counts.remove(f)
 
 
 def _form_at(tokens: Tokens, i: int, f: Form) -> bool:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .candidates import Candidate, scan
-from .decision import EVIDENCE, DecisionModel, DetectionParams
+from .decision import EVIDENCE, SHORT_WORDS, DecisionModel, DetectionParams
 from .detection import spin_report
 from .errors import DespinError
 from .learn import Alignment, LineAlignment, Pair, align_pair
@@ -128,14 +128,14 @@ def _right_originals(la: LineAlignment, ti: int, tj: int, originals: Sequence[st
 
 def examples(restorer: Restorer, pairs: Iterable[Pair], lm: LMScorer | None = None) -> list[Example]:
     """The measured, labelled candidates of the spun texts of ``pairs``, as
-    ``restorer`` (its lexicon and context model) sees them in texts it calls
-    spun; with ``lm``, also the neural language model's advantages."""
+    ``restorer`` (its lexicon and context model) sees them; with ``lm``, also
+    the neural language model's advantages. Every spun text counts, whatever
+    detection says of it (so that fitting does not depend on the detection
+    parameters of the model fitted before)."""
     lexicon, model = restorer.lexicon, restorer.model
     out: list[Example] = []
     for pair in pairs:
         report = spin_report(pair.spun, lexicon, restorer.config.spin_threshold, params=restorer.decision.detection)
-        if not report.spun:
-            continue
         tokens = tokenize(pair.spun)
         found = scan(tokens, lexicon, restorer.config.numerals)
         labels = label(align_pair(pair), found.candidates)
@@ -234,7 +234,9 @@ def fit_edit(data: Sequence[Example], choice: DecisionModel) -> tuple[float, dic
     return float(w[0]), {n: round(float(v), 6) for n, v in zip(names, w[1:], strict=True)}
 
 
-def windows(text: str, rng: random.Random, sizes: Sequence[tuple[int, int]] = ((50, 100), (150, 300))) -> list[str]:
+def windows(
+    text: str, rng: random.Random, sizes: Sequence[tuple[int, int]] = ((10, 40), (50, 100), (150, 300))
+) -> list[str]:
     """Pieces of a text cut at whitespace: the whole text first and, for each
     (shortest, longest) size range it is longer than, one window of a random
     length in that range at a random place."""
@@ -273,28 +275,36 @@ def fit_detection(spun: Sequence[Measured], clean: Sequence[Measured]) -> Detect
     weighed alike). The threshold (``offset``) then puts do-no-harm first: it
     stands midway between the highest clean whole text and the lowest spun
     whole text of at least MIN_WORDS words, or, where they overlap, just above
-    every clean whole text."""
+    every clean whole text. A term for texts under SHORT_WORDS words (fitted
+    on windows of 10 to 40 words too) asks more evidence of them."""
     import numpy as np
 
-    x = np.array([[1.0, llr, words / 1000.0] for llr, words, _ in [*spun, *clean]])
+    def short(words: int) -> float:
+        return max(0.0, 1.0 - words / SHORT_WORDS)
+
+    x = np.array([[1.0, llr, words / 1000.0, short(words)] for llr, words, _ in [*spun, *clean]])
     t = np.array([1.0] * len(spun) + [0.0] * len(clean))
     weight = np.array([0.5 / max(len(spun), 1)] * len(spun) + [0.5 / max(len(clean), 1)] * len(clean))
-    ridge = 1e-3 * np.eye(3)
+    ridge = 1e-3 * np.eye(4)
     ridge[0, 0] = 0.0
 
     def grad_hess(w: Any) -> tuple[Any, Any, float]:
         p = 1.0 / (1.0 + np.exp(-(x @ w)))
         return x.T @ (weight * (p - t)) + ridge @ w, (x * (weight * p * (1 - p))[:, None]).T @ x + ridge, 0.0
 
-    _, a, b = (float(v) for v in _newton(grad_hess, 3))
+    _, a, b, c = (float(v) for v in _newton(grad_hess, 4))
     if a <= 0:
         raise DespinError("detection cannot be fitted: spun texts show no more evidence than clean ones")
-    drift = max(-b / a, 0.0)
-    top_clean = max(llr - drift * words / 1000.0 for llr, words, whole in clean if whole)
-    spun_whole = [llr - drift * words / 1000.0 for llr, words, whole in spun if whole and words >= MIN_WORDS]
+    drift, penalty = max(-b / a, 0.0), max(-c / a, 0.0)
+
+    def net(llr: float, words: int) -> float:
+        return llr - drift * words / 1000.0 - penalty * short(words)
+
+    top_clean = max(net(llr, words) for llr, words, whole in clean if whole)
+    spun_whole = [net(llr, words) for llr, words, whole in spun if whole and words >= MIN_WORDS]
     low_spun = min(spun_whole, default=top_clean)
     offset = (top_clean + low_spun) / 2 if low_spun > top_clean else top_clean + 0.5
-    return DetectionParams(scale=a, offset=offset, drift=drift)
+    return DetectionParams(scale=a, offset=offset, drift=drift, short=penalty)
 
 
 def group_folds(pairs: Sequence[Pair], k: int) -> list[list[Pair]]:

@@ -851,6 +851,8 @@ def _rows(
         tags = ["learned"] + (["name"] if name else []) + (["inflected"] if n_spun == 0 else [])
         if klass != "artifact":
             tags.append(f"prior={max(1, min(100, round(100 * prior)))}")
+            if not name:
+                tags.append(f"rate={max(1, min(100, round(100 * rate)))}")
         if klass == "common" and weight < MIN_ROW_WEIGHT:
             dropped.append(Rejected(spun, originals[0], n_spun, "rarely spinner output"))
             if entry is not None:  # the real pages say the written slices' entry is wrong: switch it off

@@ -87,6 +87,15 @@ class Entry:
         return "name" in self.tags
 
     @property
+    def rate(self) -> float | None:
+        """The share of its original's occurrences the spinner makes into this
+        form, learned from real pages (a ``rate=N`` tag, N percent), if known."""
+        for t in self.tags:
+            if t.startswith("rate="):
+                return max(int(t[5:]), 1) / 100.0
+        return None
+
+    @property
     def prior(self) -> float:
         """The prior that the form is spinner output from rates and clean-text
         frequencies alone: a ``prior=N`` tag (N percent) where learned counts
