@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=${1:-../shared}
+export PYTHONHASHSEED=0  # the same sums in the same order: the same files
 C=$S/corpus/clean_en
 python -m despin learn "$S/corpus/real/pairs" --where family=target \
     --unpaired "$S/corpus/real/unpaired" \

@@ -196,7 +196,7 @@ def _llr(nf: Counter[str], no: Counter[str], occurrence: dict[str, Occurrence], 
     """The evidence summed over originals, each capped at ``cap``; ``occurrence``
     maps each original to its :data:`Occurrence` values."""
     total = 0.0
-    for g in set(nf) | set(no):
+    for g in sorted(set(nf) | set(no)):  # in a fixed order: the sum is the same in every process
         occ = occurrence.get(g)
         if occ is None:
             continue
