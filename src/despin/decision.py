@@ -57,6 +57,7 @@ EVIDENCE: tuple[str, ...] = (
     "learned",  # 1 if the entry was learned from real pairs
     "inflected",  # 1 if it was generalised to an unseen inflection
     "context",  # context advantage (nats) of the chosen original over the literal form
+    "frequency",  # the part of that advantage which is the two wordings' own frequency (nats)
     "choice",  # log-probability of the chosen original among the entry's originals
     "originals",  # log of how many originals the entry lists
     "document",  # logit of the document's spin score

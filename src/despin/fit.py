@@ -72,6 +72,7 @@ class Example:
     correct: frozenset[int]
     where: str = ""
     lm: list[float] | None = None  # the neural language model's advantages, when read
+    frequency: list[float] | None = None  # the frequency part of each context advantage
 
 
 def _lower_words(s: str) -> list[str]:
@@ -147,7 +148,7 @@ def examples(restorer: Restorer, pairs: Iterable[Pair], lm: LMScorer | None = No
             c = m.cand
             capital = c.i >= 0 and tokens.words[c.i][:1].isupper()
             evidence = evidence_of(c, report, m.local, m.unspun, m.initial, capital, document)
-            out.append(Example(evidence, m.advantages, right[id(c)], f"{pair.name}:{c.start}", adv))
+            out.append(Example(evidence, m.advantages, right[id(c)], f"{pair.name}:{c.start}", adv, m.frequency))
     return out
 
 
@@ -218,6 +219,8 @@ def fit_edit(data: Sequence[Example], choice: DecisionModel) -> tuple[float, dic
         probs = choice.choice(ex.advantages, ex.lm if use_lm else None)
         best = max(range(len(probs)), key=probs.__getitem__)
         ev = dict(ex.evidence, context=choice.clip_context(ex.advantages[best]), choice=math.log(probs[best]))
+        if ex.frequency is not None:
+            ev["frequency"] = choice.clip_context(ex.frequency[best])
         if use_lm and ex.lm is not None:
             ev["lm"] = choice.clip_context(ex.lm[best])
         x_rows.append([1.0] + [ev.get(n, 0.0) for n in names])
@@ -408,6 +411,8 @@ def _decision(model: DecisionModel, ex: Example, lm: list[float] | None) -> tupl
     probs = model.choice(ex.advantages, lm)
     best = max(range(len(probs)), key=probs.__getitem__)
     ev = dict(ex.evidence, context=model.clip_context(ex.advantages[best]), choice=math.log(probs[best]))
+    if ex.frequency is not None:
+        ev["frequency"] = model.clip_context(ex.frequency[best])
     if lm is not None:
         ev["lm"] = model.clip_context(lm[best])
     return best, model.confidence(ev)

@@ -92,7 +92,7 @@ def stage_edits(r: Resources, tokens: Tokens, report: SpinReport, considered: li
                  and id(m.cand) not in by_lm]
         if again:
             for m in again:
-                m.advantages = reread(tokens, m, model, neighbours)
+                reread(tokens, m, model, neighbours)
             redone = {id(m.cand) for m in again}
             scored = [s for s in scored if id(s.cand) not in redone]
             scored += [decide_one(m, r.decision, tokens, report) for m in again]

@@ -72,7 +72,7 @@ class Scored:
 
     def __init__(self, cand: Candidate, original: str, confidence: float, reason: str,
                  evidence: dict[str, float] | None = None,
-                 measured: tuple[Measured, float, float, Tokens, SpinReport] | None = None):
+                 measured: tuple[Measured, int, float, Tokens, SpinReport, float] | None = None):
         self.cand, self.original, self.confidence, self.reason = cand, original, confidence, reason
         self._evidence, self._from = evidence, measured
 
@@ -93,6 +93,7 @@ class Measured:
 
     cand: Candidate
     advantages: list[float]
+    frequency: list[float]
     local: float
     unspun: int
     initial: bool
@@ -117,10 +118,27 @@ def restored_neighbours(chosen: list[Scored]) -> dict[int, str]:
 def _advantages(
     tokens: Tokens, c: Candidate, model: ContextScorer | None, neighbours: dict[int, str] | None
 ) -> list[float]:
+    return _context(tokens, c, model, neighbours)[0]
+
+
+def _context(
+    tokens: Tokens, c: Candidate, model: ContextScorer | None, neighbours: dict[int, str] | None
+) -> tuple[list[float], list[float]]:
+    """For each original: its context advantage over the literal form (nats),
+    and the part of it that is the two wordings' own frequency (where the
+    model tells them apart: ``window_scores`` with a ``unigram`` part)."""
     if model is None or c.i < 0:
-        return [0.0] * len(c.originals)
+        return [0.0] * len(c.originals), [0.0] * len(c.originals)
     literal = tokens.text[c.start : c.end]
-    return [model.advantage_at(tokens, c.i, c.j, literal, o, neighbours) for o in c.originals]
+    window_scores = getattr(model, "window_scores", None)
+    if window_scores is None:
+        return [model.advantage_at(tokens, c.i, c.j, literal, o, neighbours) for o in c.originals], [0.0] * len(
+            c.originals)
+    lit, *alts = window_scores(tokens, c.i, c.j, (literal, *c.originals), neighbours)
+    unknown = lit.oov
+    advantages = [0.0 if unknown or a.oov else a.total - lit.total for a in alts]
+    frequency = [0.0 if unknown or a.oov else a.unigram - lit.unigram for a in alts]
+    return advantages, frequency
 
 
 def _local_evidence(candidates: Sequence[Candidate], lexicon: Lexicon) -> list[float]:
@@ -218,7 +236,7 @@ def measure(
         z += w.get("initial", 0.0) * initial + w.get("capital", 0.0) * capital
         z += w.get("quote", 0.0) * c.in_quote + w.get("name", 0.0) * c.in_name
         z += w.get("name_unspun", 0.0) * (c.in_name and not report.names_spun)
-        out.append(Measured(c, _advantages(tokens, c, model, None), loc, unspun, initial, z))
+        out.append(Measured(c, *_context(tokens, c, model, None), loc, unspun, initial, z))
     return out
 
 
@@ -251,20 +269,26 @@ def decide_one(m: Measured, decision: DecisionModel, tokens: Tokens, report: Spi
     probs = decision.choice(m.advantages)
     best = max(range(len(probs)), key=probs.__getitem__)
     context, choice = decision.clip_context(m.advantages[best]), math.log(probs[best])
+    frequency = decision.clip_context(m.frequency[best])
     w = decision.weights
-    conf = sigmoid(m.base + w.get("context", 0.0) * context + w.get("choice", 0.0) * choice)
+    z = m.base + w.get("context", 0.0) * context + w.get("choice", 0.0) * choice + w.get("frequency", 0.0) * frequency
     c = m.cand
     reason = "spelled-out number" if c.rule == "numeral" else "synonym in a spun text"
-    return Scored(c, c.originals[best], conf, reason, measured=(m, context, choice, tokens, report))
+    return Scored(c, c.originals[best], sigmoid(z), reason, measured=(m, best, choice, tokens, report, decision.clip))
 
 
-def _explain(m: Measured, context: float, choice: float, tokens: Tokens, report: SpinReport,
+def _explain(m: Measured, best: int, choice: float, tokens: Tokens, report: SpinReport, clip: float,
              lm: float | None = None) -> dict[str, float]:
-    """The named evidence of a decided candidate (see :func:`decide_one`)."""
+    """The named evidence of a decided candidate (see :func:`decide_one`), which
+    chose its ``best`` original."""
     c = m.cand
     capital = c.i >= 0 and tokens.words[c.i][:1].isupper()
     ev = evidence_of(c, report, m.local, m.unspun, m.initial, capital, document_term(report))
-    out = {**ev, "context": context, "choice": choice}
+
+    def bounded(x: float) -> float:
+        return max(-clip, min(clip, x))
+
+    out = {**ev, "context": bounded(m.advantages[best]), "frequency": bounded(m.frequency[best]), "choice": choice}
     if lm is not None:
         out["lm"] = lm
     return out
@@ -276,8 +300,7 @@ def decide_with_lm(m: Measured, model: DecisionModel, lm: list[float], tokens: T
     advantage of each original over the literal form (``lm``)."""
     probs = model.choice(m.advantages, lm)
     best = max(range(len(probs)), key=probs.__getitem__)
-    context, choice = model.clip_context(m.advantages[best]), math.log(probs[best])
-    evidence = _explain(m, context, choice, tokens, report, model.clip_context(lm[best]))
+    evidence = _explain(m, best, math.log(probs[best]), tokens, report, model.clip, model.clip_context(lm[best]))
     c = m.cand
     reason = "spelled-out number" if c.rule == "numeral" else "synonym in a spun text (neural context)"
     return Scored(c, c.originals[best], model.confidence(evidence), reason, evidence)
@@ -290,7 +313,7 @@ def score_artifacts(
     return [_artifact(tokens, c, model, decision) for c in candidates if c.klass == "artifact"]
 
 
-def reread(tokens: Tokens, m: Measured, model: ContextScorer, neighbours: dict[int, str]) -> list[float]:
-    """The context advantages of a measured candidate's originals, read again
-    with the restored ``neighbours`` (from :func:`restored_neighbours`) in place."""
-    return _advantages(tokens, m.cand, model, neighbours)
+def reread(tokens: Tokens, m: Measured, model: ContextScorer, neighbours: dict[int, str]) -> None:
+    """Read the context of a measured candidate's originals again, with the
+    restored ``neighbours`` (from :func:`restored_neighbours`) in place."""
+    m.advantages, m.frequency = _context(tokens, m.cand, model, neighbours)
