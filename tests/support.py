@@ -71,3 +71,14 @@ texts = st.one_of(
 WORDS = ["officers", "mentioned", "in response to", "navy", "said", "the", "according to", "“", "”",
          "satellite tv for pc", "{that a}", "officials", "-", ".", "in", "response", "to", "\n"]
 paragraph = st.lists(st.sampled_from(WORDS), min_size=1, max_size=25).map(" ".join)
+
+
+def decisions_with_detection(path: Path, scale: float = 0.3, offset: float = 12.0, drift: float = 2.5) -> str:
+    """The bundled decision model with other detection parameters, written to
+    ``path`` (for tests that need a text just short of being called spun)."""
+    from dataclasses import replace
+
+    from despin.decision import DetectionParams, load_decision_model, write_decision_model
+
+    write_decision_model(replace(load_decision_model(), detection=DetectionParams(scale, offset, drift)), path)
+    return str(path)

@@ -315,16 +315,16 @@ def test_detect_jsonl_format_over_jsonl_input(cli, tmp_path, capsys):
 def test_detect_check_exit_codes(cli, tmp_path):
     write(tmp_path / "a.txt", SPUN)
     write(tmp_path / "b.txt", CLEAN)
-    assert cli("detect", "b.txt", "--check", "--spin-threshold", "0.04") == 0
-    assert cli("detect", "a.txt", "b.txt", "--check", "--spin-threshold", "0.04") == 1
-    assert cli("detect", "a.txt", "b.txt", "--check", "--spin-threshold", "0.99") == 0
+    assert cli("detect", "b.txt", "--check", "--spin-threshold", "0.3") == 0
+    assert cli("detect", "a.txt", "b.txt", "--check", "--spin-threshold", "0.3") == 1
+    assert cli("detect", "a.txt", "b.txt", "--check", "--spin-threshold", "0.95") == 0
     write(tmp_path / "c.bin", b"\0\1")
-    assert cli("detect", "b.txt", "c.bin", "--check", "--spin-threshold", "0.99") == 3  # not sure it's clean
+    assert cli("detect", "b.txt", "c.bin", "--check", "--spin-threshold", "0.95") == 3  # not sure it's clean
 
 
 def test_detect_subprocess_check(tmp_path, lexicon):
     write(tmp_path / "a.txt", SPUN)
-    proc = run_module(["detect", "a.txt", "--check", "--spin-threshold", "0.04", *lex_args(lexicon)], tmp_path)
+    proc = run_module(["detect", "a.txt", "--check", "--spin-threshold", "0.3", *lex_args(lexicon)], tmp_path)
     assert proc.returncode == 1, proc.stderr
     assert b" spun " in proc.stdout
     proc = run_module(["detect", "-", "--check", *lex_args(lexicon), "--format", "csv"], tmp_path, CLEAN.encode())

@@ -8,7 +8,7 @@ from despin.edits import Edit
 from despin.passes import one_pass, paragraphs_around, rewritten_spans
 from despin.restorer import Restorer
 
-from support import SMALL, paragraph
+from support import SMALL, decisions_with_detection, paragraph
 
 PARAGRAPHS = [
     "The {quick|fast} fox ran home.",
@@ -32,8 +32,9 @@ def test_rewritten_spans_follow_the_shifts():
     assert rewritten_spans([Edit(0, 1, "a", "b\n\nc", 1.0, "", "")]) is None
 
 
-def test_local_pass_equals_full_pass():
-    r = Restorer(spin_threshold=0.999)  # spintax only: restored, though the text is not called spun
+def test_local_pass_equals_full_pass(tmp_path):
+    # spintax only: restored, though the text is not called spun (a detection just short of it)
+    r = Restorer(spin_threshold=0.999, decision_model=decisions_with_detection(tmp_path / "d.json"))
     text = "\n\n".join(PARAGRAPHS)
     full, report, _ = one_pass(r, text)
     assert full and not report.spun

@@ -361,7 +361,33 @@ def test_restorer_with_lm(tiny: str) -> None:
     r.prepare()  # reads the weights (before workers are forked)
     out = r.restore_and_explain(text)
     assert isinstance(out.text, str)
-    assert r.model is not None and type(r.model).__name__ == "LMScorer"
+    assert r.lm is not None and type(r.lm).__name__ == "LMScorer"
+    assert r.model is not None and type(r.model).__name__ == "ContextModel"  # the n-gram model decides first
+
+
+@needs_lm
+def test_the_neural_model_decides_again_only_the_uncertain_candidates(tiny: str, tmp_path: Path) -> None:
+    """With context="lm", the candidates whose n-gram confidence lies in the lm
+    part's band are decided again with the neural advantages (evidence "lm");
+    with a band no confidence falls in, none is."""
+    from dataclasses import replace
+
+    from despin.decision import load_decision_model, write_decision_model
+
+    base = load_decision_model()
+    text = ("The corporate stated on Monday that gross sales rose within the quarter, and the firm mentioned "
+            "that prices were greater than anticipated. Officers stated the armored practice would assist.")
+
+    def decided_again(band: tuple[float, float]) -> list[despin.Edit]:
+        lm_part = replace(base, lm_weight=0.5, weights={**base.weights, "lm": 0.3}, band=band, lm=None)
+        path = tmp_path / f"decisions{band}.json"
+        write_decision_model(replace(base, lm=lm_part), path)
+        r = despin.Restorer(decision_model=str(path), threshold=0.0, context="lm", lm_path=tiny)
+        out = r.restore_and_explain(text, considered=True)
+        return [e for e in (*out.edits, *out.considered) if "lm" in e.evidence]
+
+    assert decided_again((0.0, 1.0))
+    assert decided_again((1.0, 1.0)) == []
 
 
 @needs_lm

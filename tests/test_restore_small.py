@@ -50,11 +50,12 @@ def test_choice_among_originals(rank_cost, context_weight, advantages, expected)
     assert sum(probs) == pytest.approx(1.0)
 
 
-def test_confidence_is_the_fitted_logistic_of_the_evidence():
-    model = DecisionModel(-1.0, {"prior": 2.0, "choice": 1.0})
-    assert model.confidence({"prior": 0.5, "choice": 0.0, "ignored": 9.0}) == pytest.approx(0.5)
-    assert model.confidence({"prior": 0.0, "choice": math.log(0.5)}) == pytest.approx(
-        1 / (1 + math.exp(1.0 - math.log(0.5))))
+def test_confidence_is_the_fitted_logistic_of_the_evidence_on_its_scales():
+    """Probabilities are read as log-odds (the prior) or logarithms (the choice), counts as logarithms."""
+    model = DecisionModel(-1.0, {"prior": 2.0, "choice": 1.0, "local": 0.5})
+    assert model.confidence({"prior": 0.5, "choice": 1.0, "ignored": 9.0, "local": 2.0}) == pytest.approx(0.5)
+    expected = 1 / (1 + math.exp(-(-1.0 + 2.0 * math.log(0.75 / 0.25) + math.log(0.5))))
+    assert model.confidence({"prior": 0.75, "choice": 0.5}) == pytest.approx(expected)
 
 
 def _one_entry(small, tmp_path, originals: str) -> despin.Restorer:
@@ -74,8 +75,8 @@ def test_confidence_counts_the_choice_among_originals(small, tmp_path):
     (e3,) = [e for e in three.edits if e.before == "bolster"]
     assert e1.after == e3.after == "support"
     p = load_decision_model().choice([0.0, 0.0, 0.0])[0]
-    assert math.exp(e3.evidence["choice"]) == pytest.approx(p)
-    assert e1.evidence["choice"] == 0.0
+    assert e3.evidence["choice"] == pytest.approx(p)
+    assert e1.evidence["choice"] == 1.0
     assert e3.confidence < e1.confidence
 
 

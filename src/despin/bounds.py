@@ -23,6 +23,7 @@ from .detection import (
     SPINTAX_LLR,
     Form,
     SpinReport,
+    bursty,
     count_forms,
     evidence_index,
     group_cap,
@@ -300,7 +301,7 @@ def credited_bound(
     ``a + b`` at most ``found``. ``out`` rises with ``a`` from its value at 0,
     so ``max(out(found), out(0))`` bounds it; ``inside(b)`` is bounded apart
     (:func:`quoted_bound`). A group without forms whose original occurs ``o``
-    times adds ``max(o * per_orig, GROUP_MIN)``, unless its forms are common
+    times adds ``max(bursty(o) * per_orig, GROUP_MIN)``, unless its forms are common
     in clean text (then 0). Only single-word originals are counted: fewer
     only raise the bound.
     """
@@ -310,8 +311,8 @@ def credited_bound(
     for g, n in found.items():
         per_form, per_orig, common = occurrence[g]
         o = sum(counts[w] for w in idx.group_singles.get(g, ()))
-        at_zero = 0.0 if common or not o else max(o * per_orig, GROUP_MIN)
-        total += max(min(max(n * per_form + o * per_orig, GROUP_MIN), cap), at_zero)
+        at_zero = 0.0 if common or not o else max(bursty(o) * per_orig, GROUP_MIN)
+        total += max(min(max(n * per_form + bursty(o) * per_orig, GROUP_MIN), cap), at_zero)
     without_forms: Counter[str] = Counter()  # group -> occurrences of its single-word originals
     credit_group = idx.credit_group
     for w in present & idx.credit_words:
@@ -319,7 +320,7 @@ def credited_bound(
         if g not in found:
             without_forms[g] += counts[w]
     for g, o in without_forms.items():
-        total += max(o * occurrence[g][1], GROUP_MIN)
+        total += max(bursty(o) * occurrence[g][1], GROUP_MIN)
     return total
 
 

@@ -27,23 +27,25 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ._resources import data_path, load_once
 from .errors import ModelError
-from .logistic import sigmoid
+from .logistic import logit, sigmoid
 
 __all__ = [
     "EVIDENCE",
     "FORMAT",
+    "SCALES",
     "SHORT_WORDS",
     "DecisionModel",
     "DetectionParams",
     "bundled_decision_path",
     "detection_params",
+    "features",
     "load_decision_model",
     "write_decision_model",
 ]
@@ -51,16 +53,18 @@ __all__ = [
 FORMAT = "despin-decisions 1"
 SHORT_WORDS = 50  # texts shorter than this need more evidence to be called spun (DetectionParams.short)
 
-#: The named evidence an edit's confidence is computed from (see despin.score).
+#: The named evidence an edit's confidence is computed from (see despin.score),
+#: as explanations show it; the model reads some of it on another scale
+#: (:data:`SCALES`).
 EVIDENCE: tuple[str, ...] = (
-    "prior",  # logit of the entry's weight (how often the form is spinner output)
+    "prior",  # the entry's weight: how often the form is spinner output
     "learned",  # 1 if the entry was learned from real pairs
     "inflected",  # 1 if it was generalised to an unseen inflection
     "context",  # context advantage (nats) of the chosen original over the literal form
     "frequency",  # the part of that advantage which is the two wordings' own frequency (nats)
-    "choice",  # log-probability of the chosen original among the entry's originals
-    "originals",  # log of how many originals the entry lists
-    "document",  # logit of the document's spin score
+    "choice",  # the probability of the chosen original among the entry's originals
+    "originals",  # how many originals the entry lists
+    "document",  # the document's spin score
     "local",  # spin evidence (nats) of the other forms within a few sentences
     "quote",  # 1 inside a quotation
     "name",  # 1 inside a capitalised name
@@ -73,6 +77,29 @@ EVIDENCE: tuple[str, ...] = (
     "numeral",  # 1 for a digit written for a number word
     "lm",  # the neural language model's advantage (nats) for the chosen original (context="lm" only)
 )
+
+
+def _log(x: float) -> float:
+    return math.log(max(x, 1e-12))
+
+
+def _bounded_logit(x: float) -> float:
+    return max(-10.0, min(10.0, logit(x)))
+
+
+#: The scale the model reads a piece of evidence on, where it is not the
+#: evidence itself: log-odds of probabilities, logarithms of counts.
+SCALES: dict[str, Callable[[float], float]] = {
+    "prior": logit,
+    "choice": _log,
+    "originals": _log,
+    "document": _bounded_logit,
+}
+
+
+def features(evidence: Mapping[str, float]) -> dict[str, float]:
+    """The evidence on the scales the model reads it on (:data:`SCALES`)."""
+    return {k: SCALES[k](v) if k in SCALES else v for k, v in evidence.items()}
 
 
 @dataclass(frozen=True)
@@ -141,9 +168,9 @@ class DecisionModel:
         return [e / total for e in exp]
 
     def confidence(self, evidence: Mapping[str, float]) -> float:
-        """The probability that the edit is right."""
-        z = self.intercept + sum(w * evidence.get(name, 0.0) for name, w in self.weights.items())
-        return sigmoid(z)
+        """The probability that the edit is right, given its named evidence."""
+        x = features(evidence)
+        return sigmoid(self.intercept + sum(w * x.get(name, 0.0) for name, w in self.weights.items()))
 
     def clip_context(self, x: float) -> float:
         """A context advantage bounded to +-``clip`` nats."""

@@ -62,6 +62,7 @@ __all__ = [
     "count_forms",
     "counts_as_evidence",
     "evidence_index",
+    "bursty",
     "group_cap",
     "group_rates",
     "group_rho",
@@ -185,7 +186,7 @@ def _per_occurrence(R: float, spin: float = SPIN_RATE) -> tuple[float, float]:
     return min(math.log(q_spun / q_clean), PER_FORM_CAP), math.log((1.0 - q_spun) / (1.0 - q_clean))
 
 
-def _bursty(n: int) -> float:
+def bursty(n: int) -> float:
     """What ``n`` occurrences of one word in a text weigh: ``1 + ln n`` (a
     word that occurs once is far likelier than chance to occur again, so
     repeats are not independent evidence); never more than ``n``."""
@@ -204,7 +205,7 @@ def _llr(nf: Counter[str], no: Counter[str], occurrence: dict[str, Occurrence], 
         n = nf[g]
         if common and not n:
             continue
-        total += min(max(_bursty(n) * per_form + _bursty(no[g]) * per_orig, GROUP_MIN), cap)
+        total += min(max(bursty(n) * per_form + bursty(no[g]) * per_orig, GROUP_MIN), cap)
     return total
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .candidates import Candidate, scan
-from .decision import EVIDENCE, SHORT_WORDS, DecisionModel, DetectionParams
+from .decision import EVIDENCE, SHORT_WORDS, DecisionModel, DetectionParams, features
 from .detection import spin_report
 from .errors import DespinError
 from .learn import Alignment, LineAlignment, Pair, align_pair
@@ -218,12 +218,13 @@ def fit_edit(data: Sequence[Example], choice: DecisionModel) -> tuple[float, dic
     for ex in data:
         probs = choice.choice(ex.advantages, ex.lm if use_lm else None)
         best = max(range(len(probs)), key=probs.__getitem__)
-        ev = dict(ex.evidence, context=choice.clip_context(ex.advantages[best]), choice=math.log(probs[best]))
+        ev = dict(ex.evidence, context=choice.clip_context(ex.advantages[best]), choice=probs[best])
         if ex.frequency is not None:
             ev["frequency"] = choice.clip_context(ex.frequency[best])
         if use_lm and ex.lm is not None:
             ev["lm"] = choice.clip_context(ex.lm[best])
-        x_rows.append([1.0] + [ev.get(n, 0.0) for n in names])
+        scaled = features(ev)
+        x_rows.append([1.0] + [scaled.get(n, 0.0) for n in names])
         y.append(1.0 if best in ex.correct else 0.0)
     x, t = np.array(x_rows), np.array(y)
     ridge = L2 * np.eye(x.shape[1])
@@ -410,7 +411,7 @@ def _decision(model: DecisionModel, ex: Example, lm: list[float] | None) -> tupl
     """The original ``model`` chooses for an example, and its confidence."""
     probs = model.choice(ex.advantages, lm)
     best = max(range(len(probs)), key=probs.__getitem__)
-    ev = dict(ex.evidence, context=model.clip_context(ex.advantages[best]), choice=math.log(probs[best]))
+    ev = dict(ex.evidence, context=model.clip_context(ex.advantages[best]), choice=probs[best])
     if ex.frequency is not None:
         ev["frequency"] = model.clip_context(ex.frequency[best])
     if lm is not None:

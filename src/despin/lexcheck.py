@@ -58,6 +58,8 @@ class EntryLike(Protocol):
     @property
     def originals(self) -> tuple[str, ...]: ...
     @property
+    def tags(self) -> frozenset[str]: ...
+    @property
     def klass(self) -> str: ...
     @property
     def source(self) -> str: ...
@@ -112,7 +114,9 @@ class LexiconCheck:
                f"{'|'.join(why.originals)!r} of {why.spun!r} ({why.source})" for e, why in self.demoted if mine(e)]
         out += [f"{e.source}: artifact {e.spun!r} switched off: it stands in its own original "
                 f"{'|'.join(e.originals)!r}" for e in self.switched_off if mine(e)]
-        return out + [str(link) for link in self.links(files)]
+        # (links between entries learned from real pages are the spinner's own
+        # cycles and chains, found when learning: no news to whoever loads them)
+        return out + [str(link) for link in self.links(files) if "learned" not in link.entry.tags]
 
 
 class _Index:

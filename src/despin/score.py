@@ -21,7 +21,6 @@ calls spun.
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Sequence
@@ -30,10 +29,10 @@ from itertools import accumulate
 from typing import Protocol
 
 from .candidates import Candidate
-from .decision import DecisionModel
+from .decision import SCALES, DecisionModel, features
 from .detection import SpinReport, counts_as_evidence, evidence_index
 from .lexicon import Lexicon
-from .logistic import logit, sigmoid
+from .logistic import sigmoid
 from .tokenize import Tokens, sentence_initial
 
 __all__ = [
@@ -51,7 +50,6 @@ __all__ = [
 ]
 
 LOCAL_WINDOW = 40  # tokens each side whose forms make a candidate's local evidence
-_DOCUMENT_CLIP = 10.0
 
 
 class ContextScorer(Protocol):
@@ -175,10 +173,10 @@ def evidence_of(c: Candidate, report: SpinReport, local: float, unspun: int, ini
     e = c.entry
     tags = e.tags if e is not None else frozenset()
     return {
-        "prior": logit(c.weight),
+        "prior": c.weight,
         "learned": float("learned" in tags),
         "inflected": float("inflected" in tags),
-        "originals": math.log(len(c.originals)),
+        "originals": float(len(c.originals)),
         "document": document,
         "local": local,
         "quote": float(c.in_quote),
@@ -194,8 +192,8 @@ def evidence_of(c: Candidate, report: SpinReport, local: float, unspun: int, ini
 
 
 def document_term(report: SpinReport) -> float:
-    """The document evidence: the logit of its spin score, bounded."""
-    return max(-_DOCUMENT_CLIP, min(_DOCUMENT_CLIP, logit(report.score)))
+    """The document evidence: its spin score."""
+    return report.score
 
 
 def measure(
@@ -217,7 +215,7 @@ def measure(
         prefetch([(tokens, c.i, c.j, (tokens.text[c.start : c.end], *c.originals), None)
                   for c in candidates if c.i >= 0 and c.klass != "artifact" and not _left_alone(c, report)])
     w = decision.weights
-    fixed = decision.intercept + w.get("document", 0.0) * document
+    fixed = decision.intercept + w.get("document", 0.0) * SCALES["document"](document)
     per_entry: dict[int, float] = {}
     out = []
     for c, loc in zip(candidates, local, strict=True):
@@ -229,8 +227,8 @@ def measure(
         key = id(c.entry) if c.entry is not None else -len(c.originals)
         part = per_entry.get(key)
         if part is None or c.entry is None:
-            ev = evidence_of(c, report, 0.0, 0, False, False, 0.0)
-            part = sum(w.get(k, 0.0) * ev[k] for k in _ENTRY_EVIDENCE)
+            x = features(evidence_of(c, report, 0.0, 0, False, False, 0.0))
+            part = sum(w.get(k, 0.0) * x[k] for k in _ENTRY_EVIDENCE)
             per_entry[key] = part
         z = fixed + part + w.get("local", 0.0) * loc + w.get("unspun_original", 0.0) * unspun
         z += w.get("initial", 0.0) * initial + w.get("capital", 0.0) * capital
@@ -268,13 +266,14 @@ def decide_one(m: Measured, decision: DecisionModel, tokens: Tokens, report: Spi
     """The chosen original and the edit's confidence for one measured candidate."""
     probs = decision.choice(m.advantages)
     best = max(range(len(probs)), key=probs.__getitem__)
-    context, choice = decision.clip_context(m.advantages[best]), math.log(probs[best])
-    frequency = decision.clip_context(m.frequency[best])
+    context, frequency = decision.clip_context(m.advantages[best]), decision.clip_context(m.frequency[best])
     w = decision.weights
-    z = m.base + w.get("context", 0.0) * context + w.get("choice", 0.0) * choice + w.get("frequency", 0.0) * frequency
+    z = m.base + w.get("context", 0.0) * context + w.get("frequency", 0.0) * frequency
+    z += w.get("choice", 0.0) * SCALES["choice"](probs[best])
     c = m.cand
     reason = "spelled-out number" if c.rule == "numeral" else "synonym in a spun text"
-    return Scored(c, c.originals[best], sigmoid(z), reason, measured=(m, best, choice, tokens, report, decision.clip))
+    explained = (m, best, probs[best], tokens, report, decision.clip)
+    return Scored(c, c.originals[best], sigmoid(z), reason, measured=explained)
 
 
 def _explain(m: Measured, best: int, choice: float, tokens: Tokens, report: SpinReport, clip: float,
@@ -300,7 +299,7 @@ def decide_with_lm(m: Measured, model: DecisionModel, lm: list[float], tokens: T
     advantage of each original over the literal form (``lm``)."""
     probs = model.choice(m.advantages, lm)
     best = max(range(len(probs)), key=probs.__getitem__)
-    evidence = _explain(m, best, math.log(probs[best]), tokens, report, model.clip, model.clip_context(lm[best]))
+    evidence = _explain(m, best, probs[best], tokens, report, model.clip, model.clip_context(lm[best]))
     c = m.cand
     reason = "spelled-out number" if c.rule == "numeral" else "synonym in a spun text (neural context)"
     return Scored(c, c.originals[best], model.confidence(evidence), reason, evidence)
