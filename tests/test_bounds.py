@@ -19,8 +19,8 @@ from despin.bounds import (
     surely_clean,
 )
 from despin.decision import DetectionParams, detection_params
-from despin.lexicon import bundled_lexicon_files, is_learned_slice
 from despin.detection import spin_report
+from despin.lexicon import bundled_lexicon_files, is_learned_slice
 from despin.tokenize import _space_table, space_out, split_words, tokenize
 
 from support import SMALL, SPIN_THRESHOLD, paragraph, texts, write_lexicon

@@ -8,8 +8,8 @@ import math
 import pytest
 
 import despin
-from despin.render import transfer_case, wants_an
 from despin.decision import DecisionModel, load_decision_model
+from despin.render import transfer_case, wants_an
 
 from support import SMALL_OPTIONS, write_lexicon
 
