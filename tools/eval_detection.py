@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import despin
@@ -65,38 +66,65 @@ def auc(pos: list[float], neg: list[float]) -> float:
     return total / (len(pos) * len(neg))
 
 
+Row = tuple[str, str, str]  # (set, name, text)
+
+
+def read_texts(shared: Path, windows_only: bool) -> tuple[list[Row], list[Row], str]:
+    """The spun and the clean texts, and the name of the do-no-harm set."""
+    real = shared / "corpus" / "real"
+    with open(real / "manifest.tsv", encoding="utf-8") as f:
+        family = {row["id"]: row["family"] for row in csv.DictReader(f, delimiter="\t")}
+    spun: list[Row] = []
+    for folder in ("pairs", "unpaired"):
+        for p in sorted((real / folder).glob("*.spun.txt")):
+            name = p.name.removesuffix(".spun.txt")
+            spun.append((family.get(name, "?"), name, p.read_text(encoding="utf-8")))
+    dev = shared / "corpus" / "dev"
+    spun += [("dev", name, (dev / f"{name}.spun.txt").read_text(encoding="utf-8")) for name in ("000", "001")]
+    clean: list[Row] = [("sources", p.name, p.read_text(encoding="utf-8"))
+                        for p in sorted((real / "sources").glob("*.orig_page.txt"))]
+    clean += [("pair originals", p.name, p.read_text(encoding="utf-8"))
+              for p in sorted((real / "pairs").glob("*.orig.txt"))]
+    clean.append(("dev 002", "002", (dev / "002.clean.txt").read_text(encoding="utf-8")))
+    donoharm = shared / "corpus" / "clean_en" / "donoharm_news_sample.jsonl"
+    corpora = [donoharm] if windows_only else sorted((shared / "corpus" / "clean_en").glob("*.jsonl"))
+    for path in corpora:
+        clean += [(path.stem, doc.id, doc.text) for doc in read_corpus([str(path)], strict=True)]
+    return spun, clean, donoharm.stem
+
+
+def whole_texts(label: str, rows: list[Row], score: Callable[[str], float], threshold: float) -> tuple[float, str]:
+    """Print a table row per set; return the highest score (clean) or the lowest of 50+ words (spun)."""
+    groups: dict[str, list[tuple[str, float, int]]] = {}
+    for g, name, text in rows:
+        groups.setdefault(g, []).append((name, score(text), len(text.split())))
+    extreme = (-1.0, "") if label == "clean" else (2.0, "")
+    for g, items in groups.items():
+        long = [t for t in items if t[2] >= LOW]
+        called = sum(s >= threshold for _, s, _ in items)
+        if label == "spun":
+            low = min(long, key=lambda t: t[1])
+            shown = f"{low[1]:.3f} ({low[0]}, {low[2]} words)"
+            if g != "roundtrip" and low[1] < extreme[0]:
+                extreme = (low[1], f"{g} {low[0]}")
+        else:
+            high = max(items, key=lambda t: t[1])
+            shown = f"{high[1]:.3f} ({high[0]})"
+            if high[1] > extreme[0]:
+                extreme = (high[1], f"{g} {high[0]}")
+        print(f"| {label}: {g} | {len(items)} | {len(long)} | {shown} | {called} |")
+    return extreme
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared"))
     ap.add_argument("--context", choices=["ngram", "lm"], default="ngram")
     ap.add_argument("--windows-only", action="store_true", help="skip the whole clean_en corpora")
     args = ap.parse_args(argv)
-    shared = Path(args.shared)
-    real = shared / "corpus" / "real"
     r = despin.Restorer(despin.Config(context=args.context))
-    family = {}
-    with open(real / "manifest.tsv", encoding="utf-8") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            family[row["id"]] = row["family"]
-
-    spun: list[tuple[str, str, str]] = []  # (group, name, text)
-    for folder in ("pairs", "unpaired"):
-        for p in sorted((real / folder).glob("*.spun.txt")):
-            name = p.name.removesuffix(".spun.txt")
-            spun.append((family.get(name, "?"), name, p.read_text(encoding="utf-8")))
-    for name in ("000", "001"):
-        spun.append(("dev", name, (shared / "corpus" / "dev" / f"{name}.spun.txt").read_text(encoding="utf-8")))
-    clean: list[tuple[str, str, str]] = []
-    for p in sorted((real / "sources").glob("*.orig_page.txt")):
-        clean.append(("sources", p.name, p.read_text(encoding="utf-8")))
-    for p in sorted((real / "pairs").glob("*.orig.txt")):
-        clean.append(("pair originals", p.name, p.read_text(encoding="utf-8")))
-    clean.append(("dev 002", "002", (shared / "corpus" / "dev" / "002.clean.txt").read_text(encoding="utf-8")))
-    donoharm = shared / "corpus" / "clean_en" / "donoharm_news_sample.jsonl"
-    corpora = [donoharm] if args.windows_only else sorted((shared / "corpus" / "clean_en").glob("*.jsonl"))
-    for path in corpora:
-        for doc in read_corpus([str(path)], strict=True):
-            clean.append((path.stem, doc.id, doc.text))
+    threshold = r.config.spin_threshold
+    spun, clean, donoharm = read_texts(Path(args.shared), args.windows_only)
 
     def score(text: str) -> float:
         return r.detect(text).score
@@ -104,43 +132,23 @@ def main(argv: list[str] | None = None) -> int:
     print("## Whole texts\n")
     print("| set | texts | words >= 50 | spun: lowest of 50+ words; clean: highest | called spun |")
     print("|---|---:|---:|---:|---:|")
-    top_clean = ("", "", -1.0)
-    for label, rows in (("spun", spun), ("clean", clean)):
-        groups: dict[str, list[tuple[str, float, int]]] = {}
-        for g, name, text in rows:
-            groups.setdefault(g, []).append((name, score(text), len(text.split())))
-        for g, items in groups.items():
-            long = [s for _, s, w in items if w >= LOW]
-            called = sum(s >= r.config.spin_threshold for _, s, _ in items)
-            if label == "spun":
-                low = min((t for t in items if t[2] >= LOW), key=lambda t: t[1])
-                shown = f"{low[1]:.3f} ({low[0]}, {low[2]} words)"
-            else:
-                high = max(items, key=lambda t: t[1])
-                shown = f"{high[1]:.3f} ({high[0]})"
-                if high[1] > top_clean[2]:
-                    top_clean = (g, high[0], high[1])
-            print(f"| {label}: {g} | {len(items)} | {len(long)} | {shown} | {called} |")
-    lowest_spun = min(
-        (score(t), n) for g, n, t in spun if len(t.split()) >= LOW and g != "roundtrip"
-    )
-    print(f"\nLowest spun page of 50+ words (target, maybejust, dev): {lowest_spun[0]:.3f} ({lowest_spun[1]}); "
-          f"highest clean text: {top_clean[2]:.3f} ({top_clean[0]} {top_clean[1]}); "
-          f"margin {lowest_spun[0] - top_clean[2]:+.3f}")
+    low, low_name = whole_texts("spun", spun, score, threshold)
+    high, high_name = whole_texts("clean", clean, score, threshold)
+    print(f"\nLowest spun page of 50+ words (target, maybejust, dev): {low:.3f} ({low_name}); "
+          f"highest clean text: {high:.3f} ({high_name}); margin {low - high:+.3f}")
 
     print("\n## Windows of 50-100 words\n")
     print("| spun family | windows | AUC against clean windows | recall at threshold |")
     print("|---|---:|---:|---:|")
-    neg = [score(w) for g, _, t in clean if g in ("sources", "pair originals", "dev 002", donoharm.stem)
-           for w in windows(t)]
+    neg = [score(w) for g, _, t in clean if g in ("sources", "pair originals", "dev 002", donoharm) for w in windows(t)]
     by_family: dict[str, list[float]] = {}
     for g, _, t in spun:
         by_family.setdefault(g, []).extend(score(w) for w in windows(t))
     for g, pos in by_family.items():
         if pos:
-            recall = sum(s >= r.config.spin_threshold for s in pos) / len(pos)
+            recall = sum(s >= threshold for s in pos) / len(pos)
             print(f"| {g} | {len(pos)} | {auc(pos, neg):.3f} | {recall:.2f} |")
-    fp = sum(s >= r.config.spin_threshold for s in neg)
+    fp = sum(s >= threshold for s in neg)
     print(f"\nClean windows (sources, pair originals, dev 002, do-no-harm sample): {len(neg)}, "
           f"called spun: {fp} ({fp / len(neg):.2%})")
     return 0
