@@ -20,7 +20,7 @@ from despin.context import (
 )
 from despin.errors import ModelError
 from despin.lm_build import NgramCounts, kneser_ney, mix, model_bytes, prune_to_size, to_arrays, tune_weight
-from despin.lm_text import sentences
+from despin.lm_text import EOS, sentences
 from despin.model_build import build_model
 from despin.tokenize import tokenize
 
@@ -253,3 +253,27 @@ def test_build_model_cli(tmp_path, capsys):
     assert main(["build-model", str(_corpus(tmp_path)), "-o", str(out), "--max-mb", "0.2", "-q"]) == 0
     assert "trigrams" in capsys.readouterr().err and load_model(out) is not None
     assert main(["build-model", str(tmp_path / "none.jsonl"), "-o", str(out)]) != 0
+
+
+@pytest.mark.parametrize("end", ["", " ", "  ", " \n", "\n", "\t"])
+def test_a_window_at_the_text_end_closes_there(end):
+    """The right-hand words of a span at the end of the text end with ``</s>``,
+    whatever whitespace trails it (a lone trailing space once read past the
+    last token: IndexError, reported as a corrupt model file)."""
+    model = load_model()
+    assert model is not None
+    tokens = tokenize("They will commence" + end)
+    n = len(tokens.lows)
+    assert model.right_words(tokens, n) == ("", (EOS,))
+    assert model.window_logprobs(tokens, n - 1, n, ["commence", "start"])[1] == pytest.approx(
+        model.window_logprobs(tokenize("They will start"), n - 1, n, ["commence", "start"])[1])
+    assert math.isfinite(model.advantage_at(tokens, n - 1, n, "commence", "start"))
+
+
+def test_restoring_a_text_that_ends_in_a_candidate_and_a_space():
+    import despin
+
+    spun = (Path(__file__).resolve().parents[1] / "examples" / "spun_news.txt").read_text(encoding="utf-8").rstrip()
+    text = spun + " Costs rose, officers mentioned "
+    restored = despin.restore(text)
+    assert restored.endswith(" ") and restored.count("\n") == text.count("\n")

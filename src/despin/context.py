@@ -410,7 +410,9 @@ class ContextModel:
         out: list[str] = []
         k = j
         while len(out) < 2:
-            if boundary_after(tokens, k - 1):
+            # the text's end closes the window even where a space trails the
+            # last word (boundary_after reads a lone space as no boundary)
+            if k >= n or boundary_after(tokens, k - 1):
                 out.append(EOS)
                 break
             words, k = self._unit(tokens, k, neighbours)
