@@ -18,7 +18,7 @@ SRC = Path(despin.__file__).parent
 # stands below candidates (it must not borrow from the stage above it).
 ORDER = [
     "errors", "logistic", "_resources", "decision", "config", "tokenize", "lm_text", "lexcheck", "lexicon", "edits",
-    "context", "detection", "bounds", "candidates", "score", "decide", "render",
+    "context", "thesaurus", "detection", "bounds", "candidates", "score", "decide", "render",
     "lm.model", "lm.forward", "lm.windows", "lm.scorer", "lm", "protect", "pipeline", "passes",
     "restorer", "api", "report", "corpus", "learn", "fit", "evaluate", "sphinx_lm", "lm_build", "model_build",
     "batch.files", "batch.diff", "batch.plan", "batch.work", "batch.pool", "batch.report", "batch.outputs",

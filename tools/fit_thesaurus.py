@@ -1,0 +1,413 @@
+#!/usr/bin/env python3
+"""Fit and validate despin's dictionary-free (thesaurus) spin evidence.
+
+Fits the word model, the document score and the restoration margins of
+:mod:`despin.thesaurus` on clean text against spun text (real pairs and
+unpaired pages of ../shared/corpus/real, and synthetic spins of four spinner
+models, tools/spinners.py), validates leaving one spinner family out at a
+time, and writes data/thesaurus/params.json (fitted on every family).
+
+    python tools/fit_thesaurus.py --shared ../shared [--scorer default|none|ctx:SRC:MODEL] [--write]
+
+``--scorer``: ``default`` is despin's bundled context model (load_model()),
+``none`` measures the static part alone, ``ctx:SRC:MODEL`` loads another
+despin checkout's context module (e.g. the trigram LM of branch ctx) from
+SRC (its src/despin) with the model file MODEL, for experiments before it
+lands. Features are cached in --cache per scorer.
+
+Held out of every fit: the 1,000 documents of donoharm_news_sample.jsonl and
+the 124 speeches (pd_us_speeches.jsonl); they, and the clean pages of
+sources/, are the do-no-harm test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import difflib
+import hashlib
+import importlib
+import importlib.util
+import json
+import math
+import pickle
+import random
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from spinners import SPINNERS, make_spinners, spin  # noqa: E402
+
+from despin.corpus import read_corpus, read_ids  # noqa: E402
+from despin.evaluate import wer  # noqa: E402
+from despin.thesaurus import (  # noqa: E402
+    FEATURES,
+    Site,
+    ThesaurusParams,
+    WordModel,
+    find_sites,
+    load_thesaurus,
+    measure,
+)
+from despin.tokenize import tokenize  # noqa: E402
+
+REAL_FAMILIES = ("target", "maybejust", "roundtrip")
+
+
+@dataclass
+class Doc:
+    name: str
+    family: str  # "clean" or a spinner family
+    group: str
+    words: int
+    sites: list[Site]
+    labels: list[str | None]  # per site: the original wording if it is a substitution
+    split: str  # "fit" or "test" (clean) / "" (spun)
+    gold: str = ""  # real pairs: the original text
+    text: str = ""
+
+
+# -- data -------------------------------------------------------------------------------------------
+
+
+def _strip_header(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.startswith("# "))
+
+
+def clean_docs(shared: Path, rng: random.Random) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """(name, text, split) of clean texts, and spare news texts for synthetic spins."""
+    ce = shared / "corpus" / "clean_en"
+    hold = read_ids(str(ce / "donoharm_news_sample.jsonl"))
+    out: list[tuple[str, str, str]] = []
+    spare: list[str] = []
+    for fname, n_fit, n_spare in (("news_reuters21578.jsonl", 400, 250), ("news_abc2006.jsonl", 400, 250),
+                                  ("pd_gutenberg_sample.jsonl", 150, 0)):
+        docs = [d for d in read_corpus([str(ce / fname)], exclude_ids=hold) if len(d.text.split()) >= 80]
+        rng.shuffle(docs)
+        out += [(f"{fname}:{d.id}", d.text, "fit") for d in docs[:n_fit]]
+        spare += [d.text for d in docs[n_fit : n_fit + n_spare]]
+    for d in read_corpus([str(ce / "donoharm_news_sample.jsonl")]):
+        out.append((f"donoharm:{d.id}", d.text, "test"))
+    for d in read_corpus([str(ce / "pd_us_speeches.jsonl")]):
+        out.append((f"speeches:{d.id}", d.text, "test"))
+    for p in sorted((shared / "corpus" / "real" / "sources").glob("*.orig_page.txt")):
+        out.append((f"sources:{p.name}", _strip_header(p.read_text(encoding="utf-8")), "test"))
+    return out, spare
+
+
+def _align_labels(spun: str, gold: str) -> list[tuple[int, int, str]]:
+    """Substitutions of a real pair as (start, end, original) spans of the spun text, line by line."""
+    subs = []
+    offset = 0
+    for sl, gl in zip(spun.split("\n"), gold.split("\n"), strict=False):
+        st, gt = tokenize(sl), tokenize(gl)
+        sm = difflib.SequenceMatcher(a=st.lows, b=gt.lows, autojunk=False)
+        for op, a1, a2, b1, b2 in sm.get_opcodes():
+            if op == "replace" and a2 > a1:
+                orig = gl[gt.starts[b1] : gt.ends[b2 - 1]] if b2 > b1 else ""
+                subs.append((offset + st.starts[a1], offset + st.ends[a2 - 1], orig))
+        offset += len(sl) + 1
+    return subs
+
+
+def real_docs(shared: Path) -> list[tuple[str, str, str, str, list[tuple[int, int, str]], str]]:
+    """(name, family, group, spun text, substitutions, gold) of the real spun pages."""
+    real = shared / "corpus" / "real"
+    man = {r["id"]: r for r in csv.DictReader(open(real / "manifest.tsv", encoding="utf-8"), delimiter="\t")}
+    out = []
+    for pid, r in sorted(man.items()):
+        if (real / "pairs" / f"{pid}.spun.txt").exists():
+            spun = (real / "pairs" / f"{pid}.spun.txt").read_text(encoding="utf-8")
+            gold = (real / "pairs" / f"{pid}.orig.txt").read_text(encoding="utf-8")
+            out.append((pid, r["family"], r["story_group"], spun, _align_labels(spun, gold), gold))
+        elif (real / "unpaired" / f"{pid}.spun.txt").exists():
+            spun = (real / "unpaired" / f"{pid}.spun.txt").read_text(encoding="utf-8")
+            out.append((pid, r["family"], r["story_group"], spun, [], ""))
+    return out
+
+
+def load_scorer(spec: str) -> Any:
+    if spec == "none":
+        return None
+    if spec == "default":
+        from despin.context import load_model
+
+        return load_model()
+    _, src, model = spec.split(":", 2)
+    name = "despin_scorer"
+    spec_ = importlib.util.spec_from_file_location(name, f"{src}/__init__.py", submodule_search_locations=[src])
+    assert spec_ is not None and spec_.loader is not None
+    mod = importlib.util.module_from_spec(spec_)
+    sys.modules[name] = mod
+    spec_.loader.exec_module(mod)
+    return importlib.import_module(name + ".context").load_model(model)
+
+
+def _labelled(text: str, subs: list[tuple[int, int, str]], scorer: Any) -> tuple[int, list[Site], list[str | None]]:
+    tokens = tokenize(text)
+    sites = measure(find_sites(tokens, load_thesaurus()), tokens, scorer)
+    labels: list[str | None] = []
+    k = 0
+    subs = sorted(subs)
+    for s in sites:
+        a, b = tokens.starts[s.i], tokens.ends[s.j - 1]
+        lab = None
+        for x, y, orig in subs[max(0, k - 3) : k + 50]:
+            if x < b and a < y:
+                lab = orig
+                break
+        labels.append(lab)
+    return len(tokens.lows), sites, labels
+
+
+def build_docs(shared: Path, scorer_spec: str, cache: Path, seed: int = 7) -> list[Doc]:
+    th_digest = hashlib.sha256((ROOT / "data/thesaurus/oewn_candidates.tsv.gz").read_bytes()).hexdigest()[:12]
+    key = hashlib.sha256(f"{scorer_spec}|{th_digest}|{seed}|v2".encode()).hexdigest()[:16]
+    path = cache / f"docs-{key}.pkl"
+    if path.exists():
+        with open(path, "rb") as fh:
+            docs: list[Doc] = pickle.load(fh)
+            return docs
+    rng = random.Random(seed)
+    scorer = load_scorer(scorer_spec)
+    docs = []
+    clean, spare = clean_docs(shared, rng)
+    for name, text, split in clean:
+        n, sites, labels = _labelled(text, [], scorer)
+        docs.append(Doc(name, "clean", name, n, sites, labels, split))
+    for name, fam, group, text, subs, gold in real_docs(shared):
+        n, sites, labels = _labelled(text, subs, scorer)
+        docs.append(Doc(name, fam, group, n, sites, labels, "", gold, text))
+    spinners = make_spinners(str(shared / "thesaurus" / "oewn_synsets.jsonl"), ROOT / "data" / "lexicon")
+    rng.shuffle(spare)
+    per = len(spare) // len(SPINNERS)
+    for k, fam in enumerate(SPINNERS):
+        for m, text in enumerate(spare[k * per : (k + 1) * per]):
+            rate = rng.choice((0.1, 0.2, 0.3, 0.4))
+            pq, pn = rng.random() < 0.5, rng.random() < 0.5
+            sp = spin(text, spinners[fam], rate, seed=1000 * k + m, protect_quotes=pq, protect_names=pn)
+            n, sites, labels = _labelled(sp.text, sp.subs, scorer)
+            docs.append(Doc(f"{fam}:{m}:r{rate}", fam, f"{fam}:{m}", n, sites, labels, "", text, sp.text))
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        pickle.dump(docs, fh)
+    return docs
+
+
+# -- fitting --------------------------------------------------------------------------------------
+
+
+def _newton_logistic(X: np.ndarray, y: np.ndarray, w8: np.ndarray, l2: float = 1e-2, iters: int = 50) -> np.ndarray:
+    beta = np.zeros(X.shape[1])
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-(X @ beta)))
+        g = X.T @ (w8 * (p - y)) + l2 * np.r_[0.0, beta[1:]]
+        H = (X * (w8 * p * (1 - p))[:, None]).T @ X + l2 * np.eye(X.shape[1])
+        step = np.linalg.solve(H, g)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return beta
+
+
+def fit_word_model(docs: list[Doc], clip: float) -> WordModel:
+    """Logistic regression of "substitution" on the site features; the
+    intercept less the log prior odds makes the output a likelihood ratio.
+    Each family (and clean text) weighs the same in all."""
+    rows, ys, ws = [], [], []
+    by_family: dict[str, list[Doc]] = defaultdict(list)
+    for d in docs:
+        by_family[d.family].append(d)
+    for fam, ds in by_family.items():
+        n_sites = sum(len(d.sites) for d in ds) or 1
+        for d in ds:
+            for s, lab in zip(d.sites, d.labels, strict=True):
+                rows.append(s.features(clip))
+                ys.append(1.0 if lab is not None else 0.0)
+                ws.append(1.0 / n_sites)
+    X = np.c_[np.ones(len(rows)), np.array(rows)]
+    y, w8 = np.array(ys), np.array(ws)
+    w8 = w8 / w8.mean()
+    beta = _newton_logistic(X, y, w8)
+    prior = float((w8 * y).sum() / w8.sum())
+    bias = float(beta[0] - math.log(prior / (1 - prior)))
+    return WordModel(bias, tuple(float(b) for b in beta[1:]), clip)
+
+
+def doc_nats(d: Doc, p: ThesaurusParams) -> float:
+    by_type: dict[str, float] = defaultdict(float)
+    for s in d.sites:
+        by_type[s.form] += p.site_nats(p.word.llr(s.features(p.word.clip)))
+    return sum(min(v, p.type_cap) for v in by_type.values())
+
+
+def fit_doc_score(spun: list[Doc], clean: list[Doc], p: ThesaurusParams) -> ThesaurusParams:
+    """Slope and drift by logistic regression on (nats, words/1000); the
+    offset then puts the threshold (score 0.5) midway in the margin between
+    the highest clean text and the lowest spun page, if they separate, else
+    at the fitted value."""
+    rows = [(doc_nats(d, p), d.words / 1000.0) for d in spun + clean]
+    y = np.array([1.0] * len(spun) + [0.0] * len(clean))
+    w8 = np.array([0.5 / len(spun)] * len(spun) + [0.5 / len(clean)] * len(clean))
+    X = np.c_[np.ones(len(rows)), np.array(rows)]
+    beta = _newton_logistic(X, y, w8 / w8.mean(), l2=1e-3)
+    scale = max(float(beta[1]), 1e-3)
+    drift = max(float(-beta[2] / scale), 0.0)
+    margins_clean = [n - drift * w for n, w in rows[len(spun) :]]
+    margins_spun = sorted(n - drift * w for n, w in rows[: len(spun)])
+    hi_clean = max(margins_clean)
+    # the threshold: above every clean text, with room; below most spun pages
+    lo_spun = margins_spun[max(0, len(margins_spun) // 50)]
+    offset = (hi_clean + lo_spun) / 2 if lo_spun > hi_clean else hi_clean + 1.0
+    return replace(p, scale=scale, drift=drift, offset=offset)
+
+
+def fit(docs: list[Doc], base: ThesaurusParams) -> ThesaurusParams:
+    train = [d for d in docs if d.family != "clean" or d.split == "fit"]
+    p = replace(base, word=fit_word_model(train, base.word.clip))
+    spun = [d for d in train if d.family != "clean"]
+    clean = [d for d in train if d.family == "clean"]
+    return fit_doc_score(spun, clean, p)
+
+
+def auc(pos: list[float], neg: list[float]) -> float:
+    neg_sorted = np.sort(np.array(neg))
+    total = 0.0
+    for x in pos:
+        total += np.searchsorted(neg_sorted, x, side="left") + 0.5 * (
+            np.searchsorted(neg_sorted, x, side="right") - np.searchsorted(neg_sorted, x, side="left"))
+    return float(total / (len(pos) * len(neg)))
+
+
+# -- restoration ------------------------------------------------------------------------------------
+
+
+def site_edits(d: Doc, p: ThesaurusParams) -> list[tuple[Site, str, bool | None]]:
+    """The edits thesaurus_candidates would make in ``d`` (same rule, from the
+    cached sites): (site, new word, right?) where right is None if unknown."""
+    out = []
+    for s, lab in zip(d.sites, d.labels, strict=True):
+        if not s.advantages:
+            continue
+        x = s.features(p.word.clip)
+        llr = p.word.llr(x)
+        k = s.best()
+        adv = s.advantages[k]
+        runner = max((a for m, a in enumerate(s.advantages) if m != k), default=-math.inf)
+        if llr < p.restore_llr or min(adv, adv - runner) < p.restore_margin:
+            continue
+        word = s.candidates[k][0]
+        right = None if lab is None and d.family != "clean" and not d.gold else (
+            lab is not None and lab.lower() == word)
+        out.append((s, word, right))
+    return out
+
+
+def restoration_figures(docs: list[Doc], p: ThesaurusParams) -> dict[str, float]:
+    """Edit precision and error reduction (word error rate against the gold) on spun docs with gold."""
+    edits = right = 0
+    before = after = 0.0
+    for d in docs:
+        if not d.gold:
+            continue
+        es = site_edits(d, p)
+        tokens = tokenize(d.text)
+        new = list(tokens.words)
+        for s, word, ok in es:
+            edits += 1
+            right += bool(ok)
+            new[s.i : s.j] = [word] + [""] * (s.j - s.i - 1)
+        hyp = [w.lower() for t in new for w in t.split()]
+        ref = tokenize(d.gold).lows
+        n = len(ref)
+        before += wer(tokens.lows, ref) * n
+        after += wer(hyp, ref) * n
+    return {"edits": edits, "precision": right / edits if edits else float("nan"),
+            "error_reduction": 1 - after / before if before else float("nan")}
+
+
+def calibrate_restoration(docs: list[Doc], p: ThesaurusParams, target: float = 0.95) -> ThesaurusParams:
+    """The loosest (restore_llr, restore_margin) whose edit precision on the
+    training families is at least ``target`` with at least 20 edits (the
+    strictest grid point otherwise)."""
+    spun = [d for d in docs if d.family != "clean" and d.gold]
+    best: tuple[int, float, float] | None = None
+    for llr in (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0):
+        for margin in (1.0, 2.0, 3.0, 4.0, 5.0, 6.0):
+            q = replace(p, restore_llr=llr, restore_margin=margin)
+            n = ok = 0
+            for d in spun:
+                for _, _, r in site_edits(d, q):
+                    n += 1
+                    ok += bool(r)
+            if n >= 20 and ok / n >= target and (best is None or ok > best[0]):
+                best = (ok, llr, margin)
+    if best is None:
+        return replace(p, restore_llr=8.0, restore_margin=6.0)
+    return replace(p, restore_llr=best[1], restore_margin=best[2])
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+
+def evaluate(docs: list[Doc], p: ThesaurusParams, family: str) -> dict[str, Any]:
+    spun = [d for d in docs if d.family == family]
+    clean_test = [d for d in docs if d.family == "clean" and d.split == "test"]
+    sm = [doc_nats(d, p) - p.drift * d.words / 1000 for d in spun]
+    cm = [doc_nats(d, p) - p.drift * d.words / 1000 for d in clean_test]
+    fp = {g: sum(1 for d, m in zip(clean_test, cm, strict=True) if d.name.startswith(g) and m >= p.offset)
+          for g in ("donoharm", "speeches", "sources")}
+    return {"family": family, "pages": len(spun), "auc": auc(sm, cm), "all_above": min(sm) > max(cm),
+            "called_spun": sum(m >= p.offset for m in sm), "fp": fp, **restoration_figures(spun, p)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    ap.add_argument("--scorer", default="default")
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/despin-thesaurus-cache"))
+    ap.add_argument("--write", action="store_true", help="write data/thesaurus/params.json (fitted on all families)")
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    args = ap.parse_args(argv)
+    docs = build_docs(args.shared, args.scorer, args.cache)
+    base = ThesaurusParams(scorer=args.scorer)
+    families = [*REAL_FAMILIES, *SPINNERS]
+    results = []
+    print(f"{'held out':16} {'pages':>5} {'AUC':>6} {'all>clean':>9} {'called':>6} {'FP d/s/src':>10} "
+          f"{'edits':>5} {'prec':>5} {'err.red':>7}")
+    for fam in families:
+        train = [d for d in docs if d.family not in (fam,)]
+        # keep the held-out family's story groups out of the fit (real pages share groups)
+        groups = {d.group for d in docs if d.family == fam}
+        train = [d for d in train if d.family == "clean" or d.group not in groups]
+        p = fit(train, base)
+        p = calibrate_restoration(train, p)
+        r = evaluate(docs, p, fam)
+        results.append(r)
+        fp = r["fp"]
+        print(f"{fam:16} {r['pages']:5d} {r['auc']:6.3f} {r['all_above']!s:>9} {r['called_spun']:6d} "
+              f"{fp['donoharm']:>3}/{fp['speeches']}/{fp['sources']:<4} {r['edits']:5d} {r['precision']:5.2f} "
+              f"{r['error_reduction']:7.1%}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str))
+    if args.write:
+        p = calibrate_restoration(docs, fit(docs, base))
+        p = replace(p, provenance=(
+            "fitted by tools/fit_thesaurus.py on ../shared/corpus (clean_en minus donoharm and speeches; real pairs and "
+            f"unpaired pages; synthetic spins of {', '.join(SPINNERS)}); scorer {args.scorer}"))
+        out = ROOT / "data" / "thesaurus" / "params.json"
+        out.write_text(json.dumps(p.to_json(), indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {out}: {json.dumps(p.to_json())}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
