@@ -67,7 +67,8 @@ class Thesaurus:
         for sid, s in synsets.items():
             members = [m.lower() for m in s["members"]]
             upos = _UPOS[s["pos"]]
-            rel = [m.lower() for k in ("hypernym", "similar", "also") for o in s.get(k, []) for m in synsets[o]["members"]]
+            rel = [m.lower() for k in ("hypernym", "similar", "also") for o in s.get(k, [])
+                   for m in synsets[o]["members"]]
             rel += [m.lower() for o in hypo.get(sid, []) for m in synsets[o]["members"]]
             for m in members:
                 others = [x for x in members if x != m]

@@ -80,7 +80,10 @@ __all__ = [
 FORMAT = "despin-thesaurus 1"
 RULE = "thesaurus"
 LN10 = math.log(10.0)
-REASON = "Open English WordNet (CC BY 4.0) lists {after!r} for {before!r}; it is {ratio:.0f}x as frequent and fits here {adv:.1f} nats better"
+REASON = (
+    "Open English WordNet (CC BY 4.0) lists {after!r} for {before!r}; it is {ratio:.0f}x as frequent "
+    "and fits here {adv:.1f} nats better"
+)
 
 
 class Scorer(Protocol):
@@ -122,6 +125,10 @@ class Thesaurus:
 
     def forms(self) -> Iterable[str]:
         return self._raw.keys()
+
+    def starting(self, word: str) -> int:
+        """How many forms start with ``word`` (sites there: of as many types)."""
+        return (word in self.singles) + len(self.multis.get(word, ()))
 
     def row(self, form: str) -> tuple[float, tuple[tuple[str, float, str], ...]]:
         """The form's Zipf value and candidates (KeyError if it has none)."""
@@ -419,8 +426,9 @@ class ThesaurusReport:
 
 
 def _capped_sum(per_site: list[tuple[str, float]], cap: float) -> float:
-    by_type: Counter[str] = Counter()
+    by_type: dict[str, float] = {}
     for form, x in per_site:
+        by_type.setdefault(form, 0.0)
         by_type[form] += x
     return sum(min(v, cap) for v in by_type.values())
 
@@ -466,72 +474,51 @@ def static_bound(
 ) -> float:
     """At least the ``nats`` of :func:`thesaurus_evidence` for ``text``
     (or its lower-cased words, as :func:`despin.bounds.quick_counts` splits
-    them), whatever the scorer says: each single-word form counts at its
-    largest possible evidence, for every occurrence in any case (a
-    superset of the sites), capped per type; multi-word forms are bounded
-    by their first word's row when it has one, else by the largest row.
+    them), whatever the scorer says: every word that can start a site counts
+    at the largest evidence a site starting there can add (the context
+    advantage at its clip, in whichever direction raises it), for every
+    occurrence in any case (a superset of the sites); only if that sum
+    exceeds one type's cap are the words counted and capped per type.
 
-    C-level work: one set intersection and one Counter over the words."""
+    C-level work (a filter and a sum over the words); the table is built
+    once per thesaurus and parameters (about a second)."""
     th = thesaurus if thesaurus is not None else load_thesaurus()
     p = params if params is not None else thesaurus_params()
     toks = split_words(space_out(text.lower())) if isinstance(text, str) else text
-    present = set(toks)
-    hits = present & th.singles
-    multi_hits = present & th.multis.keys()
-    if not hits and not multi_hits:
-        return 0.0
     upper = _upper(th, p)
-    counts = Counter(toks) if len(hits) + len(multi_hits) > 8 else None
-    total = 0.0
-    for w in hits:
-        x = upper.single(w)
+    # Every site starts at a word whose table value bounds its evidence, so
+    # the uncapped sum over the words bounds the capped sum over the sites.
+    total: float = sum(map(upper.__getitem__, filter(upper.__contains__, toks)))
+    if total <= p.type_cap:
+        return total
+    counts = Counter(filter(upper.__contains__, toks))
+    return sum(min(n * upper[w], p.type_cap * th.starting(w)) for w, n in counts.items())
+
+
+def _upper_table(th: Thesaurus, p: ThesaurusParams) -> dict[str, float]:
+    """Per word: the most evidence a site starting at it can add (only words where that is positive)."""
+    table: dict[str, float] = {}
+    for form in th.forms():
+        z, cands = th.row(form)
+        x = p.site_nats(p.word.llr_at_most(Site(0, 1, form, z, cands).static_features()))
         if x > 0.0:
-            total += min((counts[w] if counts is not None else toks.count(w)) * x, p.type_cap)
-    for w in multi_hits:
-        # each multi-word form starting with w may stand where w stands
-        x = upper.multi(w)
-        if x > 0.0:
-            n = counts[w] if counts is not None else toks.count(w)
-            total += min(n * x, p.type_cap * len(th.multis[w]))
-    return total
+            first = form.split(" ", 1)[0]
+            if x > table.get(first, 0.0):
+                table[first] = x
+    return table
 
 
-class _Upper:
-    """The largest evidence a site of each form can add, computed when first asked for."""
-
-    def __init__(self, th: Thesaurus, p: ThesaurusParams):
-        self.th, self.p = th, p
-        self.singles: dict[str, float] = {}
-        self.multis: dict[str, float] = {}
-
-    def of(self, form: str) -> float:
-        z, cands = self.th.row(form)
-        return self.p.site_nats(self.p.word.llr_at_most(Site(0, 1, form, z, cands).static_features()))
-
-    def single(self, w: str) -> float:
-        x = self.singles.get(w)
-        if x is None:
-            x = self.singles[w] = self.of(w)
-        return x
-
-    def multi(self, w: str) -> float:
-        x = self.multis.get(w)
-        if x is None:
-            x = self.multis[w] = max(self.of(" ".join(f)) for f in self.th.multis[w])
-        return x
-
-
-def _upper(th: Thesaurus, p: ThesaurusParams) -> _Upper:
+def _upper(th: Thesaurus, p: ThesaurusParams) -> dict[str, float]:
     key = (id(th), p)
     got = _UPPER.get(key)
-    if got is None or got.th is not th:
+    if got is None or got[0] is not th:
         if len(_UPPER) > 4:
             _UPPER.clear()
-        got = _UPPER[key] = _Upper(th, p)
-    return got
+        got = _UPPER[key] = (th, _upper_table(th, p))
+    return got[1]
 
 
-_UPPER: dict[tuple[int, ThesaurusParams], _Upper] = {}
+_UPPER: dict[tuple[int, ThesaurusParams], tuple[Thesaurus, dict[str, float]]] = {}
 
 
 # -- restoration candidates ----------------------------------------------------------------------
@@ -582,7 +569,7 @@ def thesaurus_candidates(
     tokens = tokenize(text) if isinstance(text, str) else text
     th = thesaurus if thesaurus is not None else load_thesaurus()
     p = params if params is not None else thesaurus_params()
-    taken = set()
+    taken: set[int] = set()
     for a, b in skip:
         taken.update(range(a, b))
     out = []
@@ -676,7 +663,9 @@ def propose_mappings(
             continue
         spun_rate = 1000.0 * len(advs) / max(spun_words, 1)
         clean_rate = 1000.0 * clean_counts[form] / max(clean_words, 1)
-        ratio = math.log((len(advs) + 0.5) / max(spun_words, 1)) - math.log((clean_counts[form] + 0.5) / max(clean_words, 1))
+        ratio = math.log((len(advs) + 0.5) / max(spun_words, 1)) - math.log(
+            (clean_counts[form] + 0.5) / max(clean_words, 1)
+        )
         mean_adv = sum(advs) / len(advs)
         out.append(Proposal(form, orig, len(pages_of[(form, orig)]), len(advs), mean_adv, spun_rate, clean_rate,
                             ratio + mean_adv))

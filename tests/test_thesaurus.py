@@ -1,0 +1,181 @@
+"""The dictionary-free (thesaurus) evidence: a small thesaurus written here,
+a stub scorer, and the bundled thesaurus file."""
+
+from __future__ import annotations
+
+import gzip
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from despin.errors import ModelError
+from despin.thesaurus import (
+    RULE,
+    ThesaurusParams,
+    WordModel,
+    find_sites,
+    load_thesaurus,
+    parse_thesaurus,
+    propose_mappings,
+    static_bound,
+    thesaurus_candidates,
+    thesaurus_evidence,
+)
+from despin.tokenize import Tokens, tokenize
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+ROWS = [
+    "# despin-thesaurus 1",
+    "# test rows",
+    "stated\t474\tsaid:601:s|told:554:s",
+    "shoppers\t355\tcustomers:478:h|clients:445:h",
+    "financiers\t289\tinvestors:480:r|bankers:377:h",
+    "retail outlets\t300\tstores:520:s|shops:480:s",
+    "purchase\t480\tbuy:560:s",
+]
+PARAMS = ThesaurusParams(word=WordModel(bias=-1.0, weights=(0.2, 0.5, 0.0, -0.3, 0.0), clip=6.0), mix=0.1,
+                         type_cap=2.0, restore_llr=1.0, restore_margin=2.0)
+
+
+def thesaurus():
+    return parse_thesaurus(iter(line + "\n" for line in ROWS), "test")
+
+
+class Stub:
+    """A scorer that knows which word belongs where: an original over its
+    spun form gets ``plus`` nats, anything else ``minus``."""
+
+    def __init__(self, right: dict[str, str], plus: float = 5.0, minus: float = -3.0):
+        self.right, self.plus, self.minus = right, plus, minus
+
+    def advantage_at(self, tokens: Tokens, i: int, j: int, literal: str, original: str,
+                     neighbours: dict[int, str] | None = None) -> float:
+        return self.plus if self.right.get(literal) == original else self.minus
+
+
+SPUN = "The firm stated that shoppers left the retail outlets. Financiers stated nothing."
+CLEAN = "The firm said that customers left the stores. Investors said nothing."
+STUB = Stub({"stated": "said", "shoppers": "customers", "retail outlets": "stores", "financiers": "investors"})
+
+
+def test_parse_rejects_other_files():
+    with pytest.raises(ModelError, match="not a thesaurus"):
+        parse_thesaurus(iter(["spun\toriginal\n"]), "x.tsv")
+    with pytest.raises(ModelError, match="malformed"):
+        parse_thesaurus(iter(["# despin-thesaurus 1\n", "lonely\n"]), "x.tsv")
+    broken = parse_thesaurus(iter(["# despin-thesaurus 1\n", "w\t1\tno-colons\n"]), "x.tsv")
+    with pytest.raises(ModelError, match="malformed"):
+        broken.row("w")
+
+
+def test_sites_are_content_words_not_names():
+    th = thesaurus()
+    sites = find_sites(tokenize("Stated plainly, Mr Purchase stated that retail outlets closed."), th)
+    # sentence-initial "Stated" counts, the name "Purchase" does not; the phrase wins over its first word
+    assert [(s.form, s.i, s.j) for s in sites] == [("stated", 0, 1), ("stated", 4, 5), ("retail outlets", 6, 8)]
+
+
+def test_spun_text_shows_more_evidence_than_clean():
+    th = thesaurus()
+    spun = thesaurus_evidence(SPUN, STUB, th, PARAMS)
+    clean = thesaurus_evidence(CLEAN, STUB, th, PARAMS)
+    assert spun.nats > 1.0 and clean.nats == 0.0
+    assert spun.words == len(tokenize(SPUN).lows)
+    assert sum(spun.paragraphs) == pytest.approx(spun.nats)
+
+
+def test_one_word_type_adds_at_most_its_cap():
+    th = thesaurus()
+    once = thesaurus_evidence("They stated it.", STUB, th, PARAMS).nats
+    many = thesaurus_evidence(" ".join(["They stated it."] * 50), STUB, th, PARAMS).nats
+    assert 0 < once <= many <= PARAMS.type_cap
+
+
+def test_no_scorer_no_context():
+    th = thesaurus()
+    report = thesaurus_evidence(SPUN, None, th, PARAMS)
+    assert all(not s.advantages for s, _ in report.sites)
+    assert thesaurus_candidates(SPUN, None, th, PARAMS) == []
+
+
+words = st.sampled_from(["stated", "Stated", "shoppers", "retail", "outlets", "purchase", "the", "Financiers",
+                         "financiers", "said", "buy"])
+gaps = st.sampled_from([" ", " ", ", ", ". ", "\n\n", "-"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(words, gaps), max_size=40), st.floats(-20, 20), st.floats(-20, 20))
+def test_static_bound_bounds_the_evidence(pieces, plus, minus):
+    text = "".join(w + g for w, g in pieces)
+    th = thesaurus()
+    scorer = Stub(STUB.right, plus, minus)
+    got = thesaurus_evidence(text, scorer, th, PARAMS).nats
+    assert static_bound(text, th, PARAMS) >= got - 1e-9
+
+
+def test_candidates_restore_where_the_margin_is_wide():
+    th = thesaurus()
+    cands = thesaurus_candidates(SPUN, STUB, th, PARAMS)
+    assert [(c.before, c.after) for c in cands] == [
+        ("stated", "said"), ("shoppers", "customers"), ("retail outlets", "stores"),
+        ("Financiers", "Investors"), ("stated", "said")]
+    c = cands[0]
+    assert c.rule == RULE and "Open English WordNet" in c.reason
+    assert SPUN[c.start : c.end] == c.before and 0.0 < c.confidence < 1.0
+    assert {"thesaurus_llr", "context", "margin"} <= set(c.evidence)
+    # spans another rule covers are left to it
+    skip = [(c.i, c.j) for c in cands[:2]]
+    assert [c.before for c in thesaurus_candidates(SPUN, STUB, th, PARAMS, skip=skip)] == [
+        "retail outlets", "Financiers", "stated"]
+    # a narrow margin is no evidence
+    assert thesaurus_candidates(SPUN, Stub(STUB.right, plus=1.0), th, PARAMS) == []
+
+
+def test_proposals_rank_the_spinners_forms_first():
+    th = thesaurus()
+    pages = [SPUN, "Shoppers stated they would purchase more. " + SPUN]
+    clean = [CLEAN * 3, "We purchase what we need, he said."]
+    got = propose_mappings(pages, clean, STUB, th, PARAMS, min_pages=2)
+    assert got and got[0].spun in {"stated", "shoppers", "retail outlets", "financiers"}
+    assert all(p.pages >= 2 and p.mean_advantage > 0 for p in got)
+    assert ("purchase", "buy") not in {(p.spun, p.original) for p in got}  # the stub says buy fits worse
+
+
+def test_params_round_trip():
+    body = PARAMS.to_json()
+    assert ThesaurusParams.from_json(body) == PARAMS
+    with pytest.raises(ModelError):
+        ThesaurusParams.from_json({"word": {}}, "p.json")
+
+
+def test_bundled_thesaurus():
+    th = load_thesaurus()
+    assert len(th) > 50_000
+    assert "said" in [c[0] for c in th.candidates("stated")]
+    assert th.zipf("stated") < th.candidates("stated")[0][1]
+    path = Path(th.source)
+    assert path.stat().st_size < 4_000_000
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        head = fh.read(600)
+    assert "Open English WordNet" in head and "CC BY 4.0" in head and "Princeton WordNet" in head
+
+
+def test_bundled_evidence_without_scorer_is_bounded():
+    text = "The corporate stated that shoppers would proceed to purchase belongings at retail outlets."
+    got = thesaurus_evidence(text)
+    assert got.nats <= static_bound(text) + 1e-9
+    assert not math.isnan(got.score)
+
+
+@pytest.mark.skipif(not (SHARED / "thesaurus" / "oewn_synsets.jsonl").exists(), reason="needs ../shared")
+def test_bundled_file_is_built_from_the_shared_thesaurus():
+    import hashlib
+
+    digest = hashlib.sha256((SHARED / "thesaurus" / "oewn_synsets.jsonl").read_bytes()).hexdigest()[:16]
+    with gzip.open(load_thesaurus().source, "rt", encoding="utf-8") as fh:
+        head = fh.read(800)
+    assert digest in head
