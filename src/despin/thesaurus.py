@@ -250,6 +250,8 @@ class ThesaurusParams:
     # restoration: the site's llr and the candidate's margin over the next one (nats)
     restore_llr: float = 4.0
     restore_margin: float = 2.0
+    # nats of lexicon evidence one nat of this evidence is worth in detection (fitted jointly)
+    detection_weight: float = 1.0
     scorer: str = ""
     provenance: str = ""
 
@@ -268,7 +270,8 @@ class ThesaurusParams:
             "word": {"bias": self.word.bias, "weights": dict(zip(FEATURES, self.word.weights, strict=True)),
                      "clip": self.word.clip},
             **{k: getattr(self, k) for k in ("mix", "type_cap", "floor", "scale", "offset", "drift",
-                                              "restore_llr", "restore_margin", "scorer", "provenance")},
+                                              "restore_llr", "restore_margin", "detection_weight", "scorer",
+                                              "provenance")},
         }
 
     @staticmethod
@@ -277,8 +280,9 @@ class ThesaurusParams:
             w = body["word"]
             assert isinstance(w, dict)
             word = WordModel(float(w["bias"]), tuple(float(w["weights"][k]) for k in FEATURES), float(w["clip"]))
-            kw = {k: float(body[k]) for k in ("mix", "type_cap", "floor", "scale", "offset", "drift",  # type: ignore[arg-type]
-                                               "restore_llr", "restore_margin")}
+            names = ("mix", "type_cap", "floor", "scale", "offset", "drift", "restore_llr", "restore_margin")
+            kw = {k: float(body[k]) for k in names}  # type: ignore[arg-type]
+            kw["detection_weight"] = float(body.get("detection_weight", 1.0))  # type: ignore[arg-type]
             return ThesaurusParams(word=word, scorer=str(body.get("scorer", "")),
                                    provenance=str(body.get("provenance", "")), **kw)
         except (KeyError, TypeError, ValueError, AssertionError) as exc:
