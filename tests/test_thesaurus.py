@@ -179,3 +179,17 @@ def test_bundled_file_is_built_from_the_shared_thesaurus():
     with gzip.open(load_thesaurus().source, "rt", encoding="utf-8") as fh:
         head = fh.read(800)
     assert digest in head
+
+
+@pytest.mark.parametrize("end", ["", " ", " \n", "  "])
+def test_evidence_at_the_text_end_with_the_context_model(end):
+    """A site that ends the text, with or without whitespace after it, is read
+    with the bundled context model (a lone trailing space once raised IndexError)."""
+    from despin.context import load_model
+
+    model = load_model()
+    text = "They will commence" + end
+    report = thesaurus_evidence(text, model)
+    assert [s.form for s, _ in report.sites] == ["commence"]
+    assert report.nats == thesaurus_evidence("They will commence", model).nats
+    thesaurus_candidates(text, model)  # no error
