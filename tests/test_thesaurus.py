@@ -193,3 +193,83 @@ def test_evidence_at_the_text_end_with_the_context_model(end):
     assert [s.form for s, _ in report.sites] == ["commence"]
     assert report.nats == thesaurus_evidence("They will commence", model).nats
     thesaurus_candidates(text, model)  # no error
+
+
+# -- the option Config.unseen -------------------------------------------------------------------
+
+# Made up for these tests: synonyms a WordNet spinner might pick, with a few
+# lexicon forms (enough that the quick reject cannot settle the text, too few
+# for the lexicon evidence alone to call it spun).
+UNSEEN = (
+    "The governance declared on Thursday that it would commence a fresh inquiry into the disbursement of the "
+    "metropolis's budget. Functionaries declared the inquiry would scrutinise how the finances were employed, "
+    "and that the outcomes would be publicised next year. The premier of the city affirmed that she welcomed "
+    "the inquiry and that her establishment had nothing to conceal. Critics contended the city had squandered "
+    "millions on undertakings that were never finished, and demanded that the functionaries responsible be "
+    "dismissed. The inquiry is expected to persist for several months."
+)
+SETTLED = (
+    "The government said on Thursday that it would begin a new inquiry into the spending of the city's budget. "
+    "Officials said the inquiry would examine how the money was used."
+)
+
+
+def test_detection_nats_count_only_beyond_the_clean_margin():
+    p = ThesaurusParams(drift=5.0, clean_margin=2.0, detection_weight=3.0)
+    assert p.detection_nats(6.9, 1000) == 0.0  # margin 1.9
+    assert p.detection_nats(-50.0, 100) == 0.0  # never against spin
+    assert p.detection_nats(9.0, 1000) == pytest.approx(6.0)
+    assert ThesaurusParams.from_json(p.to_json()) == p
+
+
+def test_spin_report_adds_the_unseen_evidence_to_a_lexicon_evidence_of_at_least_zero():
+    from despin.detection import spin_report
+    from despin.lexicon import load_lexicon
+
+    lex = load_lexicon()
+    base = spin_report(SETTLED, lex, 0.5)
+    assert spin_report(SETTLED, lex, 0.5, unseen=0.0) == base
+    assert base.llr < 0
+    more = spin_report(SETTLED, lex, 0.5, unseen=2.5)
+    assert more.llr == pytest.approx(2.5) and more.score > base.score
+    spun = spin_report(UNSEEN, lex, 0.5)
+    assert spin_report(UNSEEN, lex, 0.5, unseen=2.5).llr == pytest.approx(max(spun.llr, 0.0) + 2.5)
+
+
+def test_the_option_is_off_by_default_and_on_the_command_line():
+    from despin import Config
+    from despin.cli import _config, build_parser
+
+    assert Config().unseen is False
+    for command in ("restore", "detect", "report"):
+        assert _config(build_parser().parse_args([command, "x.txt", "--unseen"])).unseen is True
+        assert _config(build_parser().parse_args([command, "x.txt"])).unseen is False
+    with pytest.raises(Exception, match="unseen"):
+        Config(unseen="yes")
+
+
+def test_unseen_calls_a_text_the_lexicon_misses_spun_and_changes_no_edit():
+    from despin import Config, Restorer
+    from despin.bounds import surely_clean
+    from despin.passes import unseen_scorer
+    from despin.thesaurus import detection_evidence
+
+    off, on = Restorer(Config()), Restorer(Config(unseen=True))
+    assert not surely_clean(UNSEEN, off.lexicon, 0.5, off.decision.detection)
+    lexicon_only, both = off.detect(UNSEEN), on.detect(UNSEEN)
+    assert not lexicon_only.spun and both.spun
+    assert both.llr == pytest.approx(max(lexicon_only.llr, 0.0) + detection_evidence(UNSEEN, unseen_scorer()))
+    restored = on.restore_and_explain(UNSEEN)
+    assert restored.report == both
+    assert restored.edits == off.restore_and_explain(UNSEEN).edits  # the lexicon's verdict decides the edits
+    assert all(e.rule != RULE for e in restored.edits)
+
+
+def test_unseen_leaves_texts_the_quick_reject_settles_alone():
+    from despin import Config, Restorer
+    from despin.bounds import surely_clean
+
+    off, on = Restorer(Config()), Restorer(Config(unseen=True))
+    assert surely_clean(SETTLED, off.lexicon, 0.5, off.decision.detection)
+    assert on.detect(SETTLED) == off.detect(SETTLED)
+    assert on.restore_and_explain(SETTLED).edits == off.restore_and_explain(SETTLED).edits == ()

@@ -8,7 +8,7 @@ lexicon built for dictionary spinners are measured, not guessed.
 
     python tools/eval_other_spinner.py --thesaurus ../shared/thesaurus/oewn_synsets.jsonl \
         --news ../shared/corpus/clean_en/news_abc2006.jsonl \
-        --exclude-ids ../shared/corpus/clean_en/donoharm_news_sample.jsonl [--docs 60] [--rate 0.3]
+        --exclude-ids ../shared/corpus/clean_en/donoharm_news_sample.jsonl [--docs 60] [--rate 0.3] [--unseen]
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--docs", type=int, default=60)
     ap.add_argument("--rate", type=float, default=0.3)
     ap.add_argument("--min-words", type=int, default=250)
+    ap.add_argument("--unseen", action="store_true", help="with Config.unseen (the dictionary-free evidence)")
     args = ap.parse_args(argv)
     skip = read_ids(args.exclude_ids) if args.exclude_ids else set()
     docs = []
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             if len(docs) >= args.docs:
                 break
     senses = load_synonyms(args.thesaurus)
-    r = despin.Restorer()
+    r = despin.Restorer(despin.Config(unseen=args.unseen))
     results, detected = [], 0
     for k, text in enumerate(docs):
         spun = wordnet_spin(text, senses, args.rate, seed=k)

@@ -635,6 +635,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(r)
     _add_common(r)
     _add_option(r, "spin_threshold", type=_unit_float, metavar="SCORE")
+    _add_option(r, "unseen", action="store_const", const=True)
     r.set_defaults(func=cmd_restore)
 
     d = sub.add_parser("detect", help="score how spun texts look", epilog=_EXIT_CODES,
@@ -642,6 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("paths", nargs="+", metavar="PATH", help="files, folders, or - for stdin")
     d.add_argument("--format", choices=["table", "csv", "jsonl"], default="table", help="output format")
     _add_option(d, "spin_threshold", type=_unit_float, metavar="SCORE")
+    _add_option(d, "unseen", action="store_const", const=True)
     d.add_argument("--threshold", dest="spin_threshold", type=_unit_float, action=_DeprecatedAlias,
                    new="--spin-threshold", metavar="SCORE")
     d.add_argument("--check", action="store_true", help="exit 1 if any document is spun, 0 if none")
@@ -667,6 +669,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     _add_common(rp)
     _add_option(rp, "spin_threshold", type=_unit_float, metavar="SCORE")
+    _add_option(rp, "unseen", action="store_const", const=True)
     rp.set_defaults(func=cmd_report)
 
     e = sub.add_parser(

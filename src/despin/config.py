@@ -88,6 +88,13 @@ class Config:
     spin_threshold: float = option(
         0.5, "The document spin score at and above which a text is called spun; ordinary-English words "
         "are restored only in such texts.", "--spin-threshold")
+    unseen: bool = option(
+        False, "Whether detection also weighs dictionary-free evidence, for spinners the lexicon does not know: "
+        "words for which Open English WordNet lists a much more frequent synonym that the bundled context "
+        "model finds far likelier there (see docs/unseen.md). It changes the spin report only (score and "
+        "verdict), never the edits; it is read only in texts the quick reject cannot settle, which it makes "
+        "slower.", "--unseen",
+        "also weigh dictionary-free evidence in detection (for spinners the lexicon does not know)")
 
     def __post_init__(self) -> None:
         _check_unit("threshold", self.threshold)
@@ -100,7 +107,7 @@ class Config:
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, os.fspath(getattr(self, name)))
         object.__setattr__(self, "context", _context_kind(self.context))
-        for name in ("bundled_lexicon", "numerals"):
+        for name in ("bundled_lexicon", "numerals", "unseen"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
 

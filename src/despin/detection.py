@@ -389,12 +389,15 @@ def _form_at(tokens: Tokens, i: int, f: Form) -> bool:
 
 
 def spin_report(
-    text: str, lexicon: Lexicon, threshold: float, tokens: Tokens | None = None, params: DetectionParams | None = None
+    text: str, lexicon: Lexicon, threshold: float, tokens: Tokens | None = None, params: DetectionParams | None = None,
+    unseen: float = 0.0,
 ) -> SpinReport:
     """How spun ``text`` looks, from the counts of spun forms and originals;
     ``threshold`` is ``Config.spin_threshold`` (``tokens``: ``tokenize(text)``,
     if the caller has it already; ``params``: the fitted score, the bundled
-    decision model's by default).
+    decision model's by default; ``unseen``: nats of dictionary-free evidence,
+    :func:`despin.thesaurus.detection_evidence` with ``Config.unseen``, else
+    0; where positive, it is added to the lexicon evidence, counted at least 0).
 
     Quotations are counted apart: their forms add evidence without the
     originals' counter-evidence (capped separately), and decide whether this
@@ -412,6 +415,11 @@ def spin_report(
     cap = group_cap(words)
     score_of = detection_params(params).score
     llr = _llr(nf_out, counts.no, idx.occurrence, cap) + _llr(nf_quote, Counter(), idx.occurrence, cap)
+    if unseen > 0.0:
+        # The originals' counter-evidence says that this text is not the
+        # lexicon's spinner's work, nothing against another spinner's: where
+        # the dictionary-free evidence is positive, the lexicon's counts at least 0.
+        llr = max(llr, 0.0) + unseen
     spintax = _spintax_evidence(text, counts.artifacts > 0 or score_of(llr, words) >= threshold)
     llr += spintax * SPINTAX_LLR
     score = score_of(llr, words)

@@ -30,12 +30,18 @@ from dataclasses import replace
 import regex
 
 from .bounds import UnspunBound, stays_unspun, surely_clean
+from .context import ContextModel, load_model
 from .detection import SpinReport, spin_report
 from .edits import Edit, apply_edits, compose
+from .errors import ModelError
 from .pipeline import Resources, stage_edits
+from .thesaurus import detection_evidence
 from .tokenize import Tokens, tokenize
 
-__all__ = ["MAX_PASSES", "one_pass", "paragraphs_around", "restore_passes", "rewritten_spans"]
+__all__ = [
+    "MAX_PASSES", "one_pass", "paragraphs_around", "restore_passes", "rewritten_spans", "unseen_evidence",
+    "unseen_scorer",
+]
 
 MAX_PASSES = 3
 MAX_ROUNDS = 4  # rounds on the result of a round that withdrew edits
@@ -106,7 +112,7 @@ def _passes(
         if last_bound is not None:
             near = rewritten_spans(last)
             previous = (last_text, last, last_bound)
-        found, _, last_bound = one_pass(r, current, near, previous)
+        found, _, last_bound = one_pass(r, current, near, previous, report_unseen=False)
         more = _outside(found, _shifted(frozen, edits))
         if more != found:
             last_bound = None
@@ -179,11 +185,14 @@ def _re_edited(edits: list[Edit], more: list[Edit]) -> list[Span]:
 
 
 def one_pass(
-    r: Resources, text: str, near: list[tuple[int, int]] | None = None, previous: Previous | None = None
+    r: Resources, text: str, near: list[tuple[int, int]] | None = None, previous: Previous | None = None,
+    report_unseen: bool = True,
 ) -> tuple[list[Edit], SpinReport | None, UnspunBound | None]:
     """Edits for one pass; the text's spin report (None when the quick reject
-    showed the text clean, or when it was not computed); and, if the text is
-    not spun, what is known of its evidence (for the next pass).
+    showed the text clean, or when it was not computed; with ``Config.unseen``
+    and ``report_unseen``, it weighs the dictionary-free evidence too); and,
+    if the lexicon does not call the text spun, what is known of its lexicon
+    evidence (for the next pass). The edits are those without ``unseen``.
 
     ``near`` lists the spans of ``text`` that the previous pass rewrote, when
     that pass restored artifacts only (its text was not spun). If this text
@@ -217,14 +226,39 @@ def one_pass(
         return [], None, None
     tokens = tokenize(text)  # read once, by detection and by the scan
     report = spin_report(text, r.lexicon, spin_threshold, tokens, r.decision.detection)
+    # The dictionary-free evidence (Config.unseen) changes the report, not the
+    # edits: they follow the lexicon's verdict, whose spinner they belong to.
+    shown = report
+    if r.config.unseen and report_unseen:
+        more = detection_evidence(tokens, unseen_scorer())
+        if more:
+            shown = spin_report(text, r.lexicon, spin_threshold, tokens, r.decision.detection, more)
     unspun = UnspunBound.of(report)
     if not report.spun and not report.artifacts:
-        return [], report, unspun  # clean text: nothing can be restored
+        return [], shown, unspun  # clean text: nothing can be restored
     if near is not None and not report.spun and unprotected:
         if new_parts is None:
             new_parts = _paragraph_tokens(text, near)
-        return _local_edits(r, new_parts, report), report, unspun
-    return stage_edits(r, tokens, report), report, unspun
+        return _local_edits(r, new_parts, report), shown, unspun
+    return stage_edits(r, tokens, report), shown, unspun
+
+
+def unseen_scorer() -> ContextModel:
+    """The context model the dictionary-free evidence (``Config.unseen``) is
+    fitted with: the bundled one, whatever ``model_path`` and ``context`` say."""
+    model = load_model()
+    if model is None:
+        raise ModelError("unseen=True needs the bundled context model (data/model/context.bin), which is missing")
+    return model
+
+
+def unseen_evidence(r: Resources, text: str) -> float:
+    """The nats ``Config.unseen`` adds to the lexicon evidence of ``text``: 0.0
+    without the option, and in a text the quick reject settles (as
+    :func:`one_pass` reads it, which then never computes it)."""
+    if not r.config.unseen or surely_clean(text, r.lexicon, r.config.spin_threshold, r.decision.detection):
+        return 0.0
+    return detection_evidence(text, unseen_scorer())
 
 
 def _artifacts_only(spin_threshold: float) -> SpinReport:

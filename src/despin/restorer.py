@@ -28,7 +28,7 @@ from .edits import Edit
 from .errors import ConfigError, InputError, LexiconError, ModelError
 from .lexicon import Lexicon, artifact_lexicon, load_lexicon
 from .lm import LMScorer
-from .passes import restore_passes
+from .passes import restore_passes, unseen_evidence
 from .pipeline import left_alone
 from .score import ContextScorer
 
@@ -226,7 +226,8 @@ class Restorer:
     def detect(self, text: str) -> SpinReport:
         """How spun ``text`` looks (score, verdict, evidence)."""
         text = check_text(text)
-        return spin_report(text, self.lexicon, self.config.spin_threshold, params=self.decision.detection)
+        return spin_report(text, self.lexicon, self.config.spin_threshold, params=self.decision.detection,
+                           unseen=unseen_evidence(self, text))
 
     def restore_and_explain(self, text: str, *, considered: bool = False) -> Restored:
         """Restore ``text`` and list every edit with its span, confidence and reason;

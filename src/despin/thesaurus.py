@@ -66,6 +66,7 @@ __all__ = [
     "ThesaurusReport",
     "WordModel",
     "bundled_thesaurus_path",
+    "detection_evidence",
     "find_sites",
     "measure",
     "parse_thesaurus",
@@ -250,8 +251,11 @@ class ThesaurusParams:
     # restoration: the site's llr and the candidate's margin over the next one (nats)
     restore_llr: float = 4.0
     restore_margin: float = 2.0
-    # nats of lexicon evidence one nat of this evidence is worth in detection (fitted jointly)
+    # detection (Config.unseen): nats of lexicon evidence one nat of this
+    # evidence is worth beyond ``clean_margin``, the highest margin
+    # (nats - drift * words / 1000) of the clean texts fitted on
     detection_weight: float = 1.0
+    clean_margin: float = 10.0
     scorer: str = ""
     provenance: str = ""
 
@@ -259,6 +263,14 @@ class ThesaurusParams:
         """The evidence one site with this likelihood ratio adds to the mixture."""
         x = math.log1p(self.mix * math.expm1(min(llr, 30.0)))
         return x if x > self.floor else 0.0
+
+    def detection_nats(self, nats: float, words: int) -> float:
+        """The nats detection adds to the lexicon evidence for a text of
+        ``words`` words with ``nats`` of this evidence: ``detection_weight``
+        times its margin (``nats - drift * words / 1000``) beyond
+        ``clean_margin``, else nothing (it never counts against spin)."""
+        excess = nats - self.drift * words / 1000.0 - self.clean_margin
+        return self.detection_weight * excess if excess > 0.0 else 0.0
 
     def score(self, nats: float, words: int) -> float:
         z = self.scale * (nats - self.drift * words / 1000.0 - self.offset)
@@ -270,8 +282,8 @@ class ThesaurusParams:
             "word": {"bias": self.word.bias, "weights": dict(zip(FEATURES, self.word.weights, strict=True)),
                      "clip": self.word.clip},
             **{k: getattr(self, k) for k in ("mix", "type_cap", "floor", "scale", "offset", "drift",
-                                              "restore_llr", "restore_margin", "detection_weight", "scorer",
-                                              "provenance")},
+                                              "restore_llr", "restore_margin", "detection_weight", "clean_margin",
+                                              "scorer", "provenance")},
         }
 
     @staticmethod
@@ -283,6 +295,7 @@ class ThesaurusParams:
             names = ("mix", "type_cap", "floor", "scale", "offset", "drift", "restore_llr", "restore_margin")
             kw = {k: float(body[k]) for k in names}  # type: ignore[arg-type]
             kw["detection_weight"] = float(body.get("detection_weight", 1.0))  # type: ignore[arg-type]
+            kw["clean_margin"] = float(body.get("clean_margin", 10.0))  # type: ignore[arg-type]
             return ThesaurusParams(word=word, scorer=str(body.get("scorer", "")),
                                    provenance=str(body.get("provenance", "")), **kw)
         except (KeyError, TypeError, ValueError, AssertionError) as exc:
@@ -497,6 +510,18 @@ def static_bound(
         return total
     counts = Counter(filter(upper.__contains__, toks))
     return sum(min(n * upper[w], p.type_cap * th.starting(w)) for w, n in counts.items())
+
+
+def detection_evidence(
+    text: str | Tokens, scorer: Scorer | None, thesaurus: Thesaurus | None = None,
+    params: ThesaurusParams | None = None,
+) -> float:
+    """What ``Config.unseen`` adds to the lexicon evidence of ``text`` in
+    :func:`despin.detection.spin_report` (nats, at least 0):
+    :meth:`ThesaurusParams.detection_nats` of :func:`thesaurus_evidence`."""
+    p = params if params is not None else thesaurus_params()
+    report = thesaurus_evidence(text, scorer, thesaurus, p)
+    return p.detection_nats(report.nats, report.words)
 
 
 def _upper_table(th: Thesaurus, p: ThesaurusParams) -> dict[str, float]:
