@@ -33,6 +33,9 @@ def test_wheel_contains_data(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert any(n.startswith("despin/_data/lexicon/") and n.endswith(".tsv") for n in names)
     assert "despin/_data/model/context.bin" in names
+    assert "despin/_data/thesaurus/oewn_candidates.tsv.gz" in names
+    assert "despin/_data/thesaurus/params.json" in names
+    assert "despin/_data/thesaurus/LICENSE-WordNet.txt" in names
     assert "despin/py.typed" in names
 
 
@@ -50,6 +53,9 @@ def test_installed_wheel_restores(wheel, tmp_path):
         "assert 'site-packages' in despin.__file__, despin.__file__;"
         "from despin.lexicon import bundled_lexicon_dir; from despin.context import bundled_model_path;"
         "assert '_data' in str(bundled_lexicon_dir()) and bundled_model_path();"
+        "from despin.thesaurus import bundled_thesaurus_path;"
+        "assert '_data' in str(bundled_thesaurus_path());"
+        "assert despin.detect('The firm stated it would commence.', unseen=True).score >= 0.0;"
         "print(despin.restore('The satellite tv for pc launch was delayed.'))"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
