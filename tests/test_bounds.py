@@ -11,6 +11,7 @@ from despin.bounds import (
     UnspunBound,
     credited_bound,
     first_bound,
+    once_credit,
     quick_counts,
     quick_index,
     quoted_bound,
@@ -92,6 +93,7 @@ def test_quick_reject_bounds_are_never_below_detection(text):
     toks, present, found = counted
     assert rep.artifacts == 0 and len(toks) == rep.words
     assert first_bound(found, idx) >= rep.llr - 1e-9
+    assert first_bound(found, idx) + once_credit(found, present, idx) >= rep.llr - 1e-9
     quoted = quoted_counts(text, idx)
     if quoted is not None:
         assert credited_bound(found, toks, present, idx) + quoted_bound(quoted, idx) >= rep.llr - 1e-9
@@ -111,7 +113,8 @@ def test_quick_reject_credits_originals_when_forms_alone_look_spun():
     written = tuple(f for f in bundled_lexicon_files() if not is_learned_slice(f))  # the example's lexicon
     r = despin.Restorer(context=False, bundled_lexicon=False, lexicons=written)
     idx = quick_index(r.lexicon)
-    assert first_bound(quick_counts(text, idx)[2], idx) > detection_params().offset  # the first bound cannot settle it
+    _, present, found = quick_counts(text, idx)
+    assert first_bound(found, idx) > detection_params().offset  # the first bound cannot settle it
     assert not spin_report(text, r.lexicon, SPIN_THRESHOLD).spun
     assert surely_clean(text, r.lexicon, SPIN_THRESHOLD)
 

@@ -36,6 +36,7 @@ __all__ = [
     "UnspunBound",
     "credited_bound",
     "first_bound",
+    "once_credit",
     "quick_counts",
     "quick_index",
     "quoted_bound",
@@ -143,6 +144,18 @@ class QuickIndex:
             w: g for w, g in idx.orig_singles.items() if g in idx.occurrence and not idx.occurrence[g][2]
         }
         self.credit_words = frozenset(self.credit_group)
+        # Credited words that are their group's only credited word, with the
+        # nats one occurrence of them adds (the common case, summed per word).
+        per_group = Counter(self.credit_group.values())
+        self.credit_solo = {
+            w: idx.occurrence[g][1] for w, g in self.credit_group.items() if per_group[g] == 1
+        }
+        self.credit_solo_words = frozenset(self.credit_solo)
+        self.credit_once = {w: max(po, GROUP_MIN) for w, po in self.credit_solo.items()}  # one occurrence
+        self.group_solo: dict[str, tuple[str, ...]] = {}
+        for w in self.credit_solo:
+            g = self.credit_group[w]
+            self.group_solo[g] = (*self.group_solo.get(g, ()), w)
         original_words = set(lexicon.orig_singles) | {t for k in lexicon.orig_multis for t in k}
 
         def rarity(w: str) -> tuple[bool, bool, int]:  # smaller = rarer in clean text
@@ -176,10 +189,14 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float, params: Detectio
     and a score below ``threshold``.
 
     It counts the spun forms the fast way (:func:`quick_counts`) and bounds
-    the evidence twice: first with no credit for originals (a group adds at
-    most twice its cap, outside and inside quotations), then, for the few
-    texts that bound cannot settle, with the originals' counter-evidence and
-    the forms counted inside quotations apart (:func:`credited_bound`).
+    the evidence three times: first with no credit for originals (a group adds
+    at most twice its cap, outside and inside quotations); then crediting, at
+    C speed, one occurrence of each original whose group shows no form
+    (:func:`once_credit`; the learned lexicon's forms are often ordinary
+    words, "different" for "other", so clean texts need the credit); and,
+    for the few texts those cannot settle, with the originals' full
+    counter-evidence and the forms counted inside quotations apart
+    (:func:`credited_bound`).
     """
     if threshold <= 0.0:
         return False  # every text is spun
@@ -194,7 +211,8 @@ def surely_clean(text: str, lexicon: Lexicon, threshold: float, params: Detectio
         return threshold > 1.0
     need = detection_params(params).needed(threshold, len(toks))
     cap = group_cap(len(toks))
-    if first_bound(found, idx, cap) < need:
+    first = first_bound(found, idx, cap)
+    if first < need or first + once_credit(found, present, idx) < need:
         return True
     credited = credited_bound(found, toks, present, idx, cap)
     if credited >= need:
@@ -287,6 +305,21 @@ def first_bound(found: Counter[str], idx: QuickIndex, cap: float = GROUP_MAX) ->
     return sum(min(n * occurrence[g][0], 2 * cap) for g, n in found.items())
 
 
+def once_credit(found: Counter[str], present: set[str], idx: QuickIndex) -> float:
+    """At most the counter-evidence (nats, <= 0) of the originals in
+    ``present`` whose group has no form in ``found`` and one credited word,
+    each counted as if it occurred once (more occurrences only add more);
+    added to :func:`first_bound`, still at least the evidence (a cheap step
+    between it and :func:`credited_bound`)."""
+    once = idx.credit_once
+    total = sum(map(once.__getitem__, present & idx.credit_solo_words))
+    for g in found:
+        for w in idx.group_solo.get(g, ()):
+            if w in present:
+                total -= once[w]
+    return total
+
+
 def credited_bound(
     found: Counter[str], toks: list[str], present: set[str], idx: QuickIndex, cap: float = GROUP_MAX
 ) -> float:
@@ -313,12 +346,21 @@ def credited_bound(
         o = sum(counts[w] for w in idx.group_singles.get(g, ()))
         at_zero = 0.0 if common or not o else max(bursty(o) * per_orig, GROUP_MIN)
         total += max(min(max(n * per_form + bursty(o) * per_orig, GROUP_MIN), cap), at_zero)
+    credit_group, solo = idx.credit_group, idx.credit_solo
+    # A group without forms whose original occurs o times adds
+    # max(bursty(o) * per_orig, GROUP_MIN): summed per word where the group
+    # has one credited word, per group where it has several.
     without_forms: Counter[str] = Counter()  # group -> occurrences of its single-word originals
-    credit_group = idx.credit_group
     for w in present & idx.credit_words:
         g = credit_group[w]
-        if g not in found:
-            without_forms[g] += counts[w]
+        if g in found:
+            continue
+        n = counts[w]
+        rate = solo.get(w)
+        if rate is None:
+            without_forms[g] += n
+        else:
+            total += max(bursty(n) * rate, GROUP_MIN)
     for g, o in without_forms.items():
         total += max(bursty(o) * occurrence[g][1], GROUP_MIN)
     return total

@@ -23,6 +23,7 @@ the canonical JSON of everything else. Every problem on load raises
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -284,7 +285,9 @@ def _read(path: str) -> DecisionModel:
 _load = load_once(_read, maxsize=8)
 
 
+@functools.cache
 def bundled_decision_path() -> str:
+    """The bundled decision model's path (found once per process)."""
     path = data_path("model", "decisions.json")
     if path is None:
         raise ModelError("the bundled decision model (data/model/decisions.json) is missing from this installation")

@@ -151,6 +151,7 @@ class Restorer:
         self._lexicon: Lexicon | None = None
         self._model: ContextScorer | None = None
         self._model_loaded = False
+        self._decision: DecisionModel | None = None
         self._lm: LMScorer | None = None
         if self.config.context == "lm":
             # Fails now, with what to install, if the extra or the weights are
@@ -199,8 +200,12 @@ class Restorer:
 
     @property
     def decision(self) -> DecisionModel:
-        """The fitted decision model (``decision_model``, else the bundled one)."""
-        return load_decision_model(self.config.decision_model)
+        """The fitted decision model (``decision_model``, else the bundled one),
+        read on first use."""
+        decision = self._decision
+        if decision is None:
+            decision = self._decision = load_decision_model(self.config.decision_model)
+        return decision
 
     @property
     def protect_re(self) -> regex.Pattern[str] | None:
