@@ -39,9 +39,9 @@ from pathlib import Path
 from despin.candidates import scan
 from despin.lexicon import Entry, load_lexicon
 from despin.lm import LMScorer, SlotRequest
-from despin.score import RANK_PRIOR
 from despin.tokenize import WORD_RE, Tokens, tokenize
 
+RANK_PRIOR = 0.7  # nats per rank: the rule score.py used before the fitted choice (fixed, not fitted)
 DEFAULT_REAL = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
 
 
