@@ -50,6 +50,33 @@ def test_idempotent(text):
     assert SMALL.restore(once) == once
 
 
+# Spun-looking texts for the default restorer (bundled lexicon with its learned
+# slice, context model, fitted decisions): forms of the learned slice, names,
+# originals, and the separators that end texts oddly (a trailing space, a line
+# break, nothing).
+_DEFAULT_PIECES = [
+    "Goal", "stores", "mentioned", "stated", "corporate", "within", "additionally", "different", "chapter",
+    "Mattress Bathtub & Past", "Pink Lobster", "Wall Road", "officers", "U.S.", "yr", "in response to",
+    "satellite tv for pc", "said", "company", "the", "a", "an", "’s", "“", "”", ".", ",", "\n", "\n\n", " ",
+]
+spun_looking = st.tuples(
+    st.lists(st.sampled_from(_DEFAULT_PIECES), min_size=1, max_size=60).map(" ".join),
+    st.sampled_from(["", " ", "\n", "  ", ".", " \n"]),
+).map("".join)
+DEFAULT = despin.Restorer()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spun_looking)
+@example("The officers mentioned the Goal stores within the yr ")  # a span at the text's end, then one space
+def test_default_restorer_on_spun_looking_text(text):
+    res = DEFAULT.restore_and_explain(text)
+    assert apply_edits(text, res.edits) == res.text
+    for e in res.edits:
+        assert text[e.start : e.end] == e.before and 0.0 <= e.confidence <= 1.0
+    assert DEFAULT.restore(res.text) == res.text
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.text(max_size=300))
 def test_default_restorer_never_raises_and_is_idempotent(text):
