@@ -121,6 +121,14 @@ def test_readme_python_example_runs_and_prints_what_it_claims():
     assert lines[-1] == "['The satellite launch was delayed after the Cold War ended.', 'Nothing to restore here.']"
 
 
+def test_readme_try_it_output_is_what_despin_prints():
+    # The "Try it" section shows the start of `despin restore examples/spun_news.txt`.
+    text = README.read_text(encoding="utf-8")
+    shown = re.search(r"despin restore examples/spun_news.txt\n```\n\n```text\n(.*?) \.\.\.\n```", text, re.S).group(1)
+    example = (README.parent / "examples" / "spun_news.txt").read_text(encoding="utf-8")
+    assert despin.restore(example).startswith(shown)
+
+
 def test_package_docstring_examples():
     result = doctest.testmod(despin, verbose=False)
     assert result.attempted >= 1 and result.failed == 0
