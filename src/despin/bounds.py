@@ -144,18 +144,12 @@ class QuickIndex:
             w: g for w, g in idx.orig_singles.items() if g in idx.occurrence and not idx.occurrence[g][2]
         }
         self.credit_words = frozenset(self.credit_group)
-        # Credited words that are their group's only credited word, with the
-        # nats one occurrence of them adds (the common case, summed per word).
+        # For once_credit: what one occurrence of a credited word adds where
+        # it is its group's only credited word, and that word by group.
         per_group = Counter(self.credit_group.values())
-        self.credit_solo = {
-            w: idx.occurrence[g][1] for w, g in self.credit_group.items() if per_group[g] == 1
-        }
-        self.credit_solo_words = frozenset(self.credit_solo)
-        self.credit_once = {w: max(po, GROUP_MIN) for w, po in self.credit_solo.items()}  # one occurrence
-        self.group_solo: dict[str, tuple[str, ...]] = {}
-        for w in self.credit_solo:
-            g = self.credit_group[w]
-            self.group_solo[g] = (*self.group_solo.get(g, ()), w)
+        self.once_word = {g: w for w, g in self.credit_group.items() if per_group[g] == 1}
+        self.credit_once = {w: max(idx.occurrence[g][1], GROUP_MIN) for g, w in self.once_word.items()}
+        self.credit_once_words = frozenset(self.credit_once)
         original_words = set(lexicon.orig_singles) | {t for k in lexicon.orig_multis for t in k}
 
         def rarity(w: str) -> tuple[bool, bool, int]:  # smaller = rarer in clean text
@@ -312,11 +306,11 @@ def once_credit(found: Counter[str], present: set[str], idx: QuickIndex) -> floa
     added to :func:`first_bound`, still at least the evidence (a cheap step
     between it and :func:`credited_bound`)."""
     once = idx.credit_once
-    total = sum(map(once.__getitem__, present & idx.credit_solo_words))
+    total = sum(map(once.__getitem__, present & idx.credit_once_words))
     for g in found:
-        for w in idx.group_solo.get(g, ()):
-            if w in present:
-                total -= once[w]
+        w = idx.once_word.get(g)
+        if w is not None and w in present:
+            total -= once[w]
     return total
 
 
@@ -346,21 +340,12 @@ def credited_bound(
         o = sum(counts[w] for w in idx.group_singles.get(g, ()))
         at_zero = 0.0 if common or not o else max(bursty(o) * per_orig, GROUP_MIN)
         total += max(min(max(n * per_form + bursty(o) * per_orig, GROUP_MIN), cap), at_zero)
-    credit_group, solo = idx.credit_group, idx.credit_solo
-    # A group without forms whose original occurs o times adds
-    # max(bursty(o) * per_orig, GROUP_MIN): summed per word where the group
-    # has one credited word, per group where it has several.
     without_forms: Counter[str] = Counter()  # group -> occurrences of its single-word originals
+    credit_group = idx.credit_group
     for w in present & idx.credit_words:
         g = credit_group[w]
-        if g in found:
-            continue
-        n = counts[w]
-        rate = solo.get(w)
-        if rate is None:
-            without_forms[g] += n
-        else:
-            total += max(bursty(n) * rate, GROUP_MIN)
+        if g not in found:
+            without_forms[g] += counts[w]
     for g, o in without_forms.items():
         total += max(bursty(o) * occurrence[g][1], GROUP_MIN)
     return total
