@@ -57,6 +57,7 @@ from despin.thesaurus import (  # noqa: E402
     find_sites,
     load_thesaurus,
     measure,
+    restoration,
 )
 from despin.tokenize import tokenize  # noqa: E402
 
@@ -326,16 +327,10 @@ def site_edits(d: Doc, p: ThesaurusParams) -> list[tuple[Site, str, bool | None]
     cached sites): (site, new word, right?) where right is None if unknown."""
     out = []
     for s, lab in zip(d.sites, d.labels, strict=True):
-        if not s.advantages:
+        r = restoration(s, p)
+        if r is None:
             continue
-        x = s.features(p.word.clip)
-        llr = p.word.llr(x)
-        k = s.best()
-        adv = s.advantages[k]
-        runner = max((a for m, a in enumerate(s.advantages) if m != k), default=-math.inf)
-        if llr < p.restore_llr or min(adv, adv - runner) < p.restore_margin:
-            continue
-        word = s.candidates[k][0]
+        word = s.candidates[r.k][0]
         right = None if lab is None and d.family != "clean" and not d.gold else (
             lab is not None and lab.lower() == word)
         out.append((s, word, right))

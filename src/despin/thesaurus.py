@@ -48,7 +48,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ._resources import data_path, load_once
 from .errors import ModelError
@@ -72,6 +72,7 @@ __all__ = [
     "parse_thesaurus",
     "load_thesaurus",
     "propose_mappings",
+    "restoration",
     "static_bound",
     "thesaurus_candidates",
     "thesaurus_evidence",
@@ -361,6 +362,32 @@ class Site:
         return [g * LN10, a, (z - self.zipf) * LN10, 1.0 if rel == "h" else 0.0, self.zipf - 4.0]
 
 
+class Restoration(NamedTuple):
+    """A site that :func:`restoration` restores."""
+
+    k: int  # the candidate
+    llr: float  # the site's likelihood ratio (nats)
+    margin: float  # the candidate's advantage over the word and over the runner-up, whichever is less (nats)
+    features: list[float]
+
+
+def restoration(site: Site, p: ThesaurusParams) -> Restoration | None:
+    """The rule of :func:`thesaurus_candidates` for one measured site: its
+    llr at least ``restore_llr`` and its best candidate's margin at least
+    ``restore_margin``; None where it makes no edit (or no advantage was measured)."""
+    if not site.advantages:
+        return None
+    x = site.features(p.word.clip)
+    llr = p.word.llr(x)
+    k = site.best()
+    adv = site.advantages[k]
+    runner_up = max((a for m, a in enumerate(site.advantages) if m != k), default=-math.inf)
+    margin = min(adv, adv - runner_up)
+    if llr < p.restore_llr or margin < p.restore_margin:
+        return None
+    return Restoration(k, llr, margin, x)
+
+
 def _eligible(tokens: Tokens, i: int) -> bool:
     """Lower-case words, and capitalised words that open a sentence (not names)."""
     w = tokens.words[i]
@@ -605,14 +632,11 @@ def thesaurus_candidates(
     for s in measure(find_sites(tokens, th), tokens, scorer):
         if taken.intersection(range(s.i, s.j)):
             continue
-        x = s.features(p.word.clip)
-        llr = p.word.llr(x)
-        k = s.best()
-        adv = s.advantages[k]
-        runner_up = max((a for m, a in enumerate(s.advantages) if m != k), default=-math.inf)
-        margin = min(adv, adv - runner_up)
-        if llr < p.restore_llr or margin < p.restore_margin:
+        r = restoration(s, p)
+        if r is None:
             continue
+        k, llr, margin, x = r
+        adv = s.advantages[k]
         word, z, rel = s.candidates[k]
         before = tokens.text[tokens.starts[s.i] : tokens.ends[s.j - 1]]
         after = _match_case(word, before)
