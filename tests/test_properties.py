@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import despin
 from despin.detection import MIN_WEIGHT, SPIN_RATE, count_forms, evidence_index, group_rho
 from despin.edits import Edit, apply_edits, compose
+from despin.evaluate import auc
 from despin.protect import URL_RE, url_spans
 from despin.tokenize import tokenize
 
@@ -190,3 +192,12 @@ def test_url_spans_read_only_the_runs_around_triggers(text):
     # reading only the non-space runs that hold "://", "www." or "@", which
     # must give what a search of the whole text gives.
     assert url_spans(text) == [m.span() for m in URL_RE.finditer(text)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 5).map(float), min_size=1, max_size=20),
+       st.lists(st.integers(0, 5).map(float), min_size=1, max_size=20))
+def test_auc_is_the_share_of_pairs_ranked_right(positive, negative):
+    # against the obvious reference: every (positive, negative) pair, ties half
+    pairs = [1.0 if p > n else 0.5 if p == n else 0.0 for p in positive for n in negative]
+    assert auc(positive, negative) == pytest.approx(sum(pairs) / len(pairs))

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import despin
 from despin.corpus import read_corpus
+from despin.evaluate import auc
 
 LOW, HIGH = 50, 100
 
@@ -51,19 +52,6 @@ def windows(text: str) -> list[str]:
             out.append(block)
             buf, n = [], 0
     return out
-
-
-def auc(pos: list[float], neg: list[float]) -> float:
-    """Mann-Whitney: the chance that a spun item outscores a clean one (ties count half)."""
-    import bisect
-
-    s = sorted(neg)
-    total = 0.0
-    for p in pos:
-        lo = bisect.bisect_left(s, p)
-        hi = bisect.bisect_right(s, p)
-        total += lo + 0.5 * (hi - lo)
-    return total / (len(pos) * len(neg))
 
 
 Row = tuple[str, str, str]  # (set, name, text)

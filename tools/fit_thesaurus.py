@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 from spinners import SPINNERS, make_spinners, spin  # noqa: E402
 
 from despin.corpus import read_corpus  # noqa: E402
-from despin.evaluate import wer  # noqa: E402
+from despin.evaluate import auc, wer  # noqa: E402
 from despin.thesaurus import (  # noqa: E402
     FEATURES,
     Site,
@@ -308,15 +308,6 @@ def fit(docs: list[Doc], base: ThesaurusParams) -> ThesaurusParams:
     spun = [d for d in train if d.family != "clean"]
     clean = [d for d in train if d.family == "clean"]
     return fit_doc_score(spun, clean, p)
-
-
-def auc(pos: list[float], neg: list[float]) -> float:
-    neg_sorted = np.sort(np.array(neg))
-    total = 0.0
-    for x in pos:
-        total += np.searchsorted(neg_sorted, x, side="left") + 0.5 * (
-            np.searchsorted(neg_sorted, x, side="right") - np.searchsorted(neg_sorted, x, side="left"))
-    return float(total / (len(pos) * len(neg)))
 
 
 # -- restoration ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ texts (``despin eval``)."""
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import glob
 import os
@@ -26,6 +27,7 @@ __all__ = [
     "CleanResult",
     "Coverage",
     "FoldsResult",
+    "auc",
     "calibration",
     "combine_pairs",
     "coverage",
@@ -174,6 +176,17 @@ def find_pairs(folder: str) -> list[tuple[str, str, str]]:
         if os.path.exists(gold):
             pairs.append((os.path.basename(spun)[: -len(".spun.txt")], spun, gold))
     return pairs
+
+
+def auc(positive: Sequence[float], negative: Sequence[float]) -> float:
+    """The area under the ROC curve: the chance that a positive item (a spun
+    text) scores above a negative one (a clean text), ties counting half."""
+    ranked = sorted(negative)
+    total = 0.0
+    for x in positive:
+        lo, hi = bisect.bisect_left(ranked, x), bisect.bisect_right(ranked, x)
+        total += lo + 0.5 * (hi - lo)
+    return total / (len(positive) * len(negative))
 
 
 def calibration(judged: Iterable[tuple[float, bool]], bins: int = 10) -> list[tuple[float, float, int, float]]:
