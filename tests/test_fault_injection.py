@@ -141,11 +141,17 @@ def test_sigkill_of_the_main_process_takes_the_workers_with_it(work):
     assert tree(work / "out") == expected
 
 
-def test_sigkill_while_a_jsonl_output_is_written_then_resume_continues_it(work):
+def jsonl_run_midway(work: Path, jobs: str) -> subprocess.Popen[bytes]:
+    """A restore of 30,000 JSONL records to out.jsonl, once its output is partly written (or it ended)."""
     write(work / "in.jsonl", RECORD * 30000)
-    proc = subprocess.Popen(despin("restore", "in.jsonl", "-o", "out.jsonl", "-j", "1", *LEX), cwd=work,
+    proc = subprocess.Popen(despin("restore", "in.jsonl", "-o", "out.jsonl", "-j", jobs, *LEX), cwd=work,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wait_until(lambda: big_temp(work) or proc.poll() is not None, "a partly written output")
+    return proc
+
+
+def test_sigkill_while_a_jsonl_output_is_written_then_resume_continues_it(work):
+    proc = jsonl_run_midway(work, "1")
     proc.kill()
     proc.wait(timeout=WAIT)
     assert not (work / "out.jsonl").exists() or proc.returncode == 0
@@ -158,10 +164,7 @@ def test_sigkill_while_a_jsonl_output_is_written_then_resume_continues_it(work):
 
 
 def test_sigterm_keeps_the_unfinished_jsonl_output_and_resume_continues_it(work):
-    write(work / "in.jsonl", RECORD * 30000)
-    proc = subprocess.Popen(despin("restore", "in.jsonl", "-o", "out.jsonl", "-j", "2", *LEX), cwd=work,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wait_until(lambda: big_temp(work) or proc.poll() is not None, "a partly written output")
+    proc = jsonl_run_midway(work, "2")
     proc.terminate()
     _, err = proc.communicate(timeout=WAIT)
     if proc.returncode == 0:
